@@ -1,0 +1,152 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// APIKeySecretReference names the entry of a Secret, in the XpanderDatabase's own namespace,
+// that holds an xpander.ai organization API key.
+type APIKeySecretReference struct {
+	// name of the Secret. It must be in the same namespace as the XpanderDatabase; Secrets in
+	// other namespaces cannot be referenced.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +required
+	Name string `json:"name"`
+
+	// key of the entry in the Secret's data that holds the API key. Leading and trailing
+	// white space in the value is ignored, so a key file with a trailing newline (as
+	// `kubectl create secret generic --from-file` stores it) works as it is.
+	// +kubebuilder:default=api-key
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	// +optional
+	Key string `json:"key,omitempty"`
+}
+
+// XpanderDatabaseSpec says which API key to use and where to keep the connection.
+type XpanderDatabaseSpec struct {
+	// apiKeySecretRef points at the Secret entry holding the organization's xpander.ai API
+	// key. The key is sent only to the xpander API URL the operator was started with, in the
+	// x-api-key header; a change to the Secret triggers a sync at once.
+	// +required
+	APIKeySecretRef APIKeySecretReference `json:"apiKeySecretRef"`
+
+	// secretName is the name of the Secret, in the same namespace, that the operator creates
+	// and keeps up to date with the connection. Defaults to the XpanderDatabase's name. The
+	// operator only writes a Secret it created for this object: if a Secret of that name
+	// already exists and is not owned by this object, it is left untouched and Ready turns
+	// False with reason SecretConflict. When secretName changes, the Secret written under the
+	// old name is deleted once the new one is in place.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+
+	// refreshInterval is how long the operator waits after a successful sync before it asks
+	// the xpander API again, so that rotated credentials reach the managed Secret. A Go
+	// duration string such as "1h", "30m" or "1h30m"; at least 1m. Defaults to 1h.
+	// +kubebuilder:default="1h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m')",message="refreshInterval must be at least 1m"
+	// +optional
+	RefreshInterval *metav1.Duration `json:"refreshInterval,omitempty"`
+}
+
+// DatabaseInfo holds the non-secret fields of the xpander API's answer.
+type DatabaseInfo struct {
+	// id of the organization's database project, as the xpander API reports it.
+	// +optional
+	ID string `json:"id,omitempty"`
+
+	// name of the database project, usually org_<organization id>.
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// organizationID is the organization's id; empty when the API does not say.
+	// +optional
+	OrganizationID string `json:"organizationID,omitempty"`
+}
+
+// XpanderDatabaseStatus is what the operator observed and did on its latest reconciliation.
+type XpanderDatabaseStatus struct {
+	// observedGeneration is the metadata.generation of the spec that the conditions describe.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions describe the object's health in kstatus terms: Ready (the managed Secret
+	// holds the current connection), Reconciling (work in progress or a retry pending) and
+	// Stalled (a person has to act). The reasons are listed in the README.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// secretName is the name of the managed Secret that holds the connection.
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+
+	// database holds the non-secret fields of the xpander API's latest successful answer.
+	// +optional
+	Database *DatabaseInfo `json:"database,omitempty"`
+
+	// lastSyncTime is when the xpander API last answered with a usable connection that the
+	// managed Secret now holds. It stays put while syncs fail, so a stale Secret shows here.
+	// +optional
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+
+	// nextSyncTime is when the operator will next ask the xpander API, unless the spec or
+	// the key Secret changes first.
+	// +optional
+	NextSyncTime *metav1.Time `json:"nextSyncTime,omitempty"`
+
+	// apiKeySecretVersion is the resourceVersion of the key Secret used by the latest
+	// successful sync. A key Secret with another version is synced again at once.
+	// +optional
+	APIKeySecretVersion string `json:"apiKeySecretVersion,omitempty"`
+}
+
+// XpanderDatabase keeps an xpander.ai organization's PostgreSQL connection in a Secret. The
+// operator reads the organization's API key from a Secret, asks the xpander API for the
+// database connection, writes it into a managed Secret that pods can load with envFrom or
+// mount, and asks again every refreshInterval so that rotated credentials reach workloads.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=xdb,categories=xpander
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.status.secretName`
+// +kubebuilder:printcolumn:name="Last Sync",type=date,JSONPath=`.status.lastSyncTime`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.spec.apiKeySecretRef.name != (has(self.spec.secretName) ? self.spec.secretName : self.metadata.name)",message="the managed Secret (spec.secretName, or the object's name when unset) must not be the Secret that holds the API key"
+type XpanderDatabase struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec says which API key to use and where to keep the connection.
+	// +required
+	Spec XpanderDatabaseSpec `json:"spec"`
+
+	// status is written by the operator.
+	// +optional
+	Status XpanderDatabaseStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// XpanderDatabaseList is a list of XpanderDatabase objects.
+type XpanderDatabaseList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []XpanderDatabase `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&XpanderDatabase{}, &XpanderDatabaseList{})
+}

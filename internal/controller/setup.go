@@ -1,0 +1,127 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	databasev1alpha1 "github.com/xpander-ai/xpander-db-operator/api/v1alpha1"
+)
+
+// secretNamesIndex indexes XpanderDatabases by every Secret name they refer to: the key
+// Secret, the managed Secret, and a managed Secret left under a previous name.
+const secretNamesIndex = "database.xpander.ai/secret-names"
+
+// Options tune the controller.
+type Options struct {
+	// MaxConcurrentReconciles is how many objects sync at once.
+	MaxConcurrentReconciles int
+	// BackoffBase and BackoffMax bound the per-object exponential backoff after a transient
+	// failure: BackoffBase, twice that, and so on, never more than BackoffMax.
+	BackoffBase, BackoffMax time.Duration
+}
+
+// ManagedSecretSelector selects the Secrets the operator writes. The manager's cache holds
+// only those Secrets.
+func ManagedSecretSelector() labels.Selector {
+	return labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue})
+}
+
+// NewSecretMetadataCache returns a cache of every Secret's name, namespace and
+// resourceVersion, and nothing else: no data, labels or annotations (kubectl's
+// last-applied-configuration annotation can repeat a Secret's data). It lets the operator
+// notice changes to key Secrets without caching their contents.
+func NewSecretMetadataCache(cfg *rest.Config, opts cache.Options) (cache.Cache, error) {
+	opts.DefaultTransform = trimSecretMetadata
+	return cache.New(cfg, opts)
+}
+
+func trimSecretMetadata(in any) (any, error) {
+	m, ok := in.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return in, nil
+	}
+	return &metav1.PartialObjectMetadata{
+		TypeMeta: m.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace:       m.Namespace,
+			Name:            m.Name,
+			UID:             m.UID,
+			ResourceVersion: m.ResourceVersion,
+		},
+	}, nil
+}
+
+// SetupWithManager registers the reconciler. secretMetadata must come from
+// NewSecretMetadataCache and be added to the manager by the caller.
+func (r *XpanderDatabaseReconciler) SetupWithManager(mgr ctrl.Manager, secretMetadata cache.Cache, opts Options) error {
+	ctx := context.Background()
+	err := mgr.GetFieldIndexer().IndexField(ctx, &databasev1alpha1.XpanderDatabase{}, secretNamesIndex,
+		func(o client.Object) []string {
+			obj := o.(*databasev1alpha1.XpanderDatabase)
+			names := []string{obj.Spec.APIKeySecretRef.Name, obj.ManagedSecretName()}
+			if obj.Status.SecretName != "" && obj.Status.SecretName != obj.ManagedSecretName() {
+				names = append(names, obj.Status.SecretName)
+			}
+			return names
+		})
+	if err != nil {
+		return err
+	}
+	r.SecretMetadata = secretMetadata
+
+	secretMeta := &metav1.PartialObjectMetadata{}
+	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("xpanderdatabase").
+		For(&databasev1alpha1.XpanderDatabase{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&corev1.Secret{}).
+		WatchesRawSource(source.Kind(secretMetadata, secretMeta,
+			handler.TypedEnqueueRequestsFromMapFunc(r.objectsForSecret),
+			resourceVersionChanged{})).
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](
+				opts.BackoffBase, opts.BackoffMax),
+		}).
+		Complete(r)
+}
+
+// objectsForSecret maps a Secret to the XpanderDatabases in its namespace that name it.
+func (r *XpanderDatabaseReconciler) objectsForSecret(ctx context.Context, s *metav1.PartialObjectMetadata) []reconcile.Request {
+	list := &databasev1alpha1.XpanderDatabaseList{}
+	if err := r.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingFields{secretNamesIndex: s.Name}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list XpanderDatabases for a Secret", "secret", client.ObjectKeyFromObject(s))
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}
+
+// resourceVersionChanged drops the periodic resync's updates, which change nothing.
+type resourceVersionChanged struct {
+	predicate.TypedFuncs[*metav1.PartialObjectMetadata]
+}
+
+func (resourceVersionChanged) Update(e event.TypedUpdateEvent[*metav1.PartialObjectMetadata]) bool {
+	return e.ObjectOld.GetResourceVersion() != e.ObjectNew.GetResourceVersion()
+}

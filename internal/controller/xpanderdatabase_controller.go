@@ -1,0 +1,450 @@
+// Package controller holds the XpanderDatabase reconciler: it reads an organization's API
+// key, asks the xpander API for the database connection and keeps it in a managed Secret.
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	databasev1alpha1 "github.com/xpander-ai/xpander-db-operator/api/v1alpha1"
+	"github.com/xpander-ai/xpander-db-operator/internal/xpander"
+)
+
+// DatabaseGetter is the xpander API call the reconciler makes; *xpander.Client implements it.
+type DatabaseGetter interface {
+	GetDatabase(ctx context.Context, apiKey string) (*xpander.Database, error)
+}
+
+// XpanderDatabaseReconciler keeps each XpanderDatabase's managed Secret in step with the
+// xpander API.
+type XpanderDatabaseReconciler struct {
+	// Client reads XpanderDatabases and managed Secrets from the cache and writes through
+	// to the API server.
+	client.Client
+	// APIReader reads key Secrets straight from the API server: they are not cached, so
+	// that the operator does not hold every Secret in the cluster in memory.
+	APIReader client.Reader
+	// SecretMetadata is a cache of Secret metadata (name and resourceVersion only), used to
+	// notice changes to key Secrets and to Secrets that block a managed Secret's name.
+	SecretMetadata client.Reader
+	// Xpander calls the xpander API.
+	Xpander DatabaseGetter
+	// Recorder emits Kubernetes events.
+	Recorder events.EventRecorder
+	// Clock tells the time; a real clock when nil.
+	Clock clock.PassiveClock
+}
+
+// +kubebuilder:rbac:groups=database.xpander.ai,resources=xpanderdatabases,verbs=get;list;watch
+// +kubebuilder:rbac:groups=database.xpander.ai,resources=xpanderdatabases/status,verbs=get;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile syncs one XpanderDatabase: it checks that the managed Secret's name is free,
+// decides whether a sync is due, reads the API key, asks the xpander API, writes the Secret
+// and removes a Secret left under an old name. Status is written once, on the way out.
+func (r *XpanderDatabaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	obj := &databasev1alpha1.XpanderDatabase{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		// The managed Secret is garbage collected through its owner reference.
+		return ctrl.Result{}, nil
+	}
+
+	s := &syncState{obj: obj, before: obj.DeepCopy(), now: r.now()}
+	defer func() {
+		result, retErr = r.finish(ctx, s, retErr)
+	}()
+
+	if err := r.findManagedSecret(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	if !r.syncDue(ctx, s) {
+		return ctrl.Result{}, nil
+	}
+
+	apiKey, err := r.readAPIKey(ctx, s)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	if err := r.fetchDatabase(ctx, s, apiKey); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	if err := r.writeSecret(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	if err := r.removeRenamedSecret(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	s.synced = true
+	return ctrl.Result{}, nil
+}
+
+// syncState carries what one reconciliation learned from step to step.
+type syncState struct {
+	obj    *databasev1alpha1.XpanderDatabase
+	before *databasev1alpha1.XpanderDatabase
+	now    time.Time
+
+	// managed is the managed Secret as cached, or nil when there is none.
+	managed *corev1.Secret
+	// keyVersion is the resourceVersion of the key Secret the sync read.
+	keyVersion string
+	// database is the API's answer; data is the managed Secret's data built from it.
+	database *xpander.Database
+	data     map[string][]byte
+	// synced is set when every step succeeded; skipped when no sync was due.
+	synced, skipped bool
+	// secretEvent says what happened to the managed Secret ("created", "updated"), if anything.
+	secretEvent string
+}
+
+func (r *XpanderDatabaseReconciler) now() time.Time {
+	c := r.Clock
+	if c == nil {
+		c = clock.RealClock{}
+	}
+	// Status times are stored with second precision; deciding with the same precision
+	// keeps the next sync exactly where status says it is.
+	return c.Now().Truncate(time.Second)
+}
+
+// findManagedSecret loads the managed Secret and makes sure this object owns it. A Secret of
+// that name that this object does not control is never changed.
+func (r *XpanderDatabaseReconciler) findManagedSecret(ctx context.Context, s *syncState) error {
+	name := s.obj.ManagedSecretName()
+	key := types.NamespacedName{Namespace: s.obj.Namespace, Name: name}
+
+	secret := &corev1.Secret{}
+	err := r.Get(ctx, key, secret)
+	switch {
+	case err == nil:
+		if !metav1.IsControlledBy(secret, s.obj) {
+			return conflict(name)
+		}
+		s.managed = secret
+		return nil
+	case !apierrors.IsNotFound(err):
+		return kubeFailure(err, "get Secret %s", name)
+	}
+
+	// The cache holds only Secrets carrying the operator's label; the metadata cache sees
+	// every Secret, so a Secret created by someone else shows up there.
+	if r.SecretMetadata != nil {
+		other := &metav1.PartialObjectMetadata{}
+		other.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+		if err := r.SecretMetadata.Get(ctx, key, other); err == nil {
+			return conflict(name)
+		}
+	}
+	return nil
+}
+
+func conflict(name string) *failure {
+	return fail(databasev1alpha1.SecretConflictReason, needsUser,
+		"Secret %s exists and is not owned by this XpanderDatabase; the operator leaves it untouched: "+
+			"delete it or choose another spec.secretName", name)
+}
+
+// syncDue decides whether to ask the xpander API now. Everything it looks at is cached, so a
+// reconciliation that is not due makes no request at all.
+func (r *XpanderDatabaseReconciler) syncDue(ctx context.Context, s *syncState) bool {
+	st := s.obj.Status
+	why := ""
+	switch {
+	case st.ObservedGeneration != s.obj.Generation:
+		why = "spec changed"
+	case !meta.IsStatusConditionTrue(st.Conditions, databasev1alpha1.ReadyCondition):
+		why = "not ready"
+	case st.NextSyncTime == nil || !s.now.Before(st.NextSyncTime.Time):
+		why = "refresh interval elapsed"
+	case s.managed == nil:
+		why = "managed Secret missing"
+	case !intact(s.managed):
+		why = "managed Secret changed by someone else"
+	case r.keySecretVersion(ctx, s.obj) != st.APIKeySecretVersion:
+		why = "API key Secret changed"
+	}
+	if why == "" {
+		s.skipped = true
+		return false
+	}
+	logf.FromContext(ctx).V(1).Info("sync due", "why", why)
+	return true
+}
+
+// keySecretVersion returns the key Secret's resourceVersion from the metadata cache, or ""
+// when it is not there.
+func (r *XpanderDatabaseReconciler) keySecretVersion(ctx context.Context, obj *databasev1alpha1.XpanderDatabase) string {
+	if r.SecretMetadata == nil {
+		return ""
+	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	key := types.NamespacedName{Namespace: obj.Namespace, Name: obj.Spec.APIKeySecretRef.Name}
+	if err := r.SecretMetadata.Get(ctx, key, m); err != nil {
+		return ""
+	}
+	return m.ResourceVersion
+}
+
+// readAPIKey reads the API key from its Secret, straight from the API server.
+func (r *XpanderDatabaseReconciler) readAPIKey(ctx context.Context, s *syncState) (string, error) {
+	ref := s.obj.Spec.APIKeySecretRef
+	entry := s.obj.APIKeySecretKey()
+
+	secret := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: s.obj.Namespace, Name: ref.Name}, secret)
+	switch {
+	case apierrors.IsNotFound(err):
+		return "", fail(databasev1alpha1.APIKeySecretNotFoundReason, needsUser,
+			"API key Secret %s not found", ref.Name)
+	case err != nil:
+		return "", kubeFailure(err, "get API key Secret %s", ref.Name)
+	}
+
+	value, ok := secret.Data[entry]
+	if !ok {
+		return "", fail(databasev1alpha1.APIKeyNotFoundReason, needsUser,
+			"API key Secret %s has no entry %q", ref.Name, entry)
+	}
+	// A key written with --from-file usually ends in a newline; no API key has white space.
+	apiKey := strings.TrimSpace(string(value))
+	if apiKey == "" {
+		return "", fail(databasev1alpha1.APIKeyEmptyReason, needsUser,
+			"API key Secret %s has an empty entry %q", ref.Name, entry)
+	}
+	if strings.ContainsFunc(apiKey, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return "", fail(databasev1alpha1.APIKeyEmptyReason, needsUser,
+			"API key Secret %s entry %q holds control characters; it cannot be sent as a header", ref.Name, entry)
+	}
+	s.keyVersion = secret.ResourceVersion
+	return apiKey, nil
+}
+
+// fetchDatabase asks the xpander API for the connection and builds the Secret's data.
+func (r *XpanderDatabaseReconciler) fetchDatabase(ctx context.Context, s *syncState, apiKey string) error {
+	db, err := r.Xpander.GetDatabase(ctx, apiKey)
+	if err != nil {
+		return apiFailure(err)
+	}
+	data, err := secretData(db)
+	if err != nil {
+		return err
+	}
+	s.database, s.data = db, data
+	return nil
+}
+
+// writeSecret creates the managed Secret or brings it up to date. A Secret that already
+// holds the data is not written.
+func (r *XpanderDatabaseReconciler) writeSecret(ctx context.Context, s *syncState) error {
+	name := s.obj.ManagedSecretName()
+
+	if s.managed == nil {
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.obj.Namespace, Name: name}}
+		desiredSecret(secret, s.obj, s.data)
+		if err := controllerutil.SetControllerReference(s.obj, secret, r.Scheme()); err != nil {
+			return kubeFailure(err, "set owner of Secret %s", name)
+		}
+		if err := r.Create(ctx, secret); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				return conflict(name)
+			}
+			return kubeFailure(err, "create Secret %s", name)
+		}
+		s.secretEvent = "created"
+		return nil
+	}
+
+	secret := s.managed.DeepCopy()
+	if !desiredSecret(secret, s.obj, s.data) {
+		return nil
+	}
+	if err := r.Update(ctx, secret); err != nil {
+		return kubeFailure(err, "update Secret %s", name)
+	}
+	s.secretEvent = "updated"
+	return nil
+}
+
+// removeRenamedSecret deletes the Secret this object wrote under a previous spec.secretName.
+func (r *XpanderDatabaseReconciler) removeRenamedSecret(ctx context.Context, s *syncState) error {
+	old := s.obj.Status.SecretName
+	if old == "" || old == s.obj.ManagedSecretName() {
+		return nil
+	}
+	secret := &corev1.Secret{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: s.obj.Namespace, Name: old}, secret)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return kubeFailure(err, "get previous Secret %s", old)
+	case !metav1.IsControlledBy(secret, s.obj):
+		return nil
+	}
+	err = r.Delete(ctx, secret, client.Preconditions{UID: &secret.UID})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return kubeFailure(err, "delete previous Secret %s", old)
+	}
+	return nil
+}
+
+// finish records the outcome in status (one patch, only when something changed), emits
+// events, and says when to come back.
+func (r *XpanderDatabaseReconciler) finish(ctx context.Context, s *syncState, err error) (ctrl.Result, error) {
+	obj := s.obj
+	interval := obj.RefreshInterval()
+	result := ctrl.Result{}
+	var f *failure
+
+	switch {
+	case err != nil:
+		f = asFailure(err)
+		r.markFailed(obj, f, interval)
+		switch f.policy {
+		case needsUser:
+			result.RequeueAfter = interval
+		case waitFor:
+			result.RequeueAfter = f.after
+		}
+	case s.skipped:
+		result.RequeueAfter = obj.Status.NextSyncTime.Sub(r.now())
+	case s.synced:
+		r.markSynced(s, interval)
+		result.RequeueAfter = interval
+	}
+
+	if perr := r.patchStatus(ctx, s.before, obj); perr != nil {
+		// A failed status write loses nothing: the Secret is already right, and the sync is
+		// repeated when the error comes back around.
+		return ctrl.Result{}, fmt.Errorf("patch status: %w", perr)
+	}
+
+	r.emitEvents(s, f)
+
+	if f != nil && f.policy == backoff {
+		return ctrl.Result{}, f
+	}
+	if result.RequeueAfter < time.Second {
+		result.RequeueAfter = time.Second
+	}
+	return result, nil
+}
+
+func (r *XpanderDatabaseReconciler) markSynced(s *syncState, interval time.Duration) {
+	obj, db := s.obj, s.database
+	now := metav1.NewTime(s.now)
+	next := metav1.NewTime(s.now.Add(interval))
+
+	obj.Status.ObservedGeneration = obj.Generation
+	obj.Status.SecretName = obj.ManagedSecretName()
+	obj.Status.Database = &databasev1alpha1.DatabaseInfo{
+		ID: db.ID, Name: db.Name, OrganizationID: db.OrganizationID,
+	}
+	obj.Status.LastSyncTime = &now
+	obj.Status.NextSyncTime = &next
+	obj.Status.APIKeySecretVersion = s.keyVersion
+
+	setCondition(obj, databasev1alpha1.ReadyCondition, metav1.ConditionTrue, databasev1alpha1.SyncedReason,
+		fmt.Sprintf("Secret %s holds the connection to database %s", obj.Status.SecretName, db.ID))
+	meta.RemoveStatusCondition(&obj.Status.Conditions, databasev1alpha1.ReconcilingCondition)
+	meta.RemoveStatusCondition(&obj.Status.Conditions, databasev1alpha1.StalledCondition)
+}
+
+func (r *XpanderDatabaseReconciler) markFailed(obj *databasev1alpha1.XpanderDatabase, f *failure, interval time.Duration) {
+	msg := f.Error()
+	obj.Status.ObservedGeneration = obj.Generation
+	setCondition(obj, databasev1alpha1.ReadyCondition, metav1.ConditionFalse, f.reason, msg)
+
+	switch f.policy {
+	case needsUser:
+		setCondition(obj, databasev1alpha1.StalledCondition, metav1.ConditionTrue, f.reason, msg)
+		meta.RemoveStatusCondition(&obj.Status.Conditions, databasev1alpha1.ReconcilingCondition)
+		next := metav1.NewTime(r.now().Add(interval))
+		obj.Status.NextSyncTime = &next
+	case waitFor:
+		setCondition(obj, databasev1alpha1.ReconcilingCondition, metav1.ConditionTrue, databasev1alpha1.RetryingReason,
+			fmt.Sprintf("retrying in %s: %s", f.after.Round(time.Second), msg))
+		meta.RemoveStatusCondition(&obj.Status.Conditions, databasev1alpha1.StalledCondition)
+		next := metav1.NewTime(r.now().Add(f.after))
+		obj.Status.NextSyncTime = &next
+	default:
+		setCondition(obj, databasev1alpha1.ReconcilingCondition, metav1.ConditionTrue, databasev1alpha1.RetryingReason,
+			"retrying with backoff: "+msg)
+		meta.RemoveStatusCondition(&obj.Status.Conditions, databasev1alpha1.StalledCondition)
+	}
+}
+
+func setCondition(obj *databasev1alpha1.XpanderDatabase, typ string, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(&obj.Status.Conditions, metav1.Condition{
+		Type:               typ,
+		Status:             status,
+		Reason:             reason,
+		Message:            msg,
+		ObservedGeneration: obj.Generation,
+	})
+}
+
+// patchStatus writes the status when it differs from what was read. A merge patch without
+// a resourceVersion cannot conflict; the operator is the status's only writer.
+func (r *XpanderDatabaseReconciler) patchStatus(ctx context.Context, before, obj *databasev1alpha1.XpanderDatabase) error {
+	if equality.Semantic.DeepEqual(before.Status, obj.Status) {
+		return nil
+	}
+	return client.IgnoreNotFound(r.Status().Patch(ctx, obj, client.MergeFrom(before)))
+}
+
+// emitEvents tells people what changed: a Secret written, or a new kind of failure. A
+// failure that repeats with the same reason is not announced again.
+func (r *XpanderDatabaseReconciler) emitEvents(s *syncState, f *failure) {
+	if r.Recorder == nil {
+		return
+	}
+	obj := s.obj
+	if s.secretEvent != "" {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, databasev1alpha1.SyncedReason, "Sync",
+			"%s Secret %s with the connection to database %s", s.secretEvent, obj.ManagedSecretName(), s.database.ID)
+	}
+	if f == nil {
+		return
+	}
+	prev := meta.FindStatusCondition(s.before.Status.Conditions, databasev1alpha1.ReadyCondition)
+	if prev != nil && prev.Status == metav1.ConditionFalse && prev.Reason == f.reason &&
+		prev.ObservedGeneration == obj.Generation {
+		return
+	}
+	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, f.reason, "Sync", "%s", f.Error())
+}
+
+// SetupScheme is a convenience for callers that build a scheme for this reconciler.
+func SetupScheme(s *runtime.Scheme) error {
+	if err := corev1.AddToScheme(s); err != nil {
+		return err
+	}
+	return databasev1alpha1.AddToScheme(s)
+}

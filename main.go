@@ -1,0 +1,166 @@
+// Command manager runs the xpander-db-operator: it keeps each XpanderDatabase's managed
+// Secret in step with the xpander.ai API.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	databasev1alpha1 "github.com/xpander-ai/xpander-db-operator/api/v1alpha1"
+	"github.com/xpander-ai/xpander-db-operator/internal/controller"
+	"github.com/xpander-ai/xpander-db-operator/internal/xpander"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type config struct {
+	apiURL, apiCAFile string
+	apiTimeout        time.Duration
+	metricsAddr       string
+	metricsSecure     bool
+	probeAddr         string
+	leaderElect       bool
+	leaderElectionNS  string
+	concurrency       int
+	backoffBase       time.Duration
+	backoffMax        time.Duration
+	gracefulShutdown  time.Duration
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.apiURL, "xpander-api-url", xpander.DefaultBaseURL,
+		"Base URL of the xpander API (https only). Every API key is sent here and nowhere else.")
+	flag.StringVar(&c.apiCAFile, "xpander-ca-file", "",
+		"PEM bundle trusted for the xpander API in addition to the system roots.")
+	flag.DurationVar(&c.apiTimeout, "xpander-timeout", xpander.DefaultTimeout,
+		"Time limit for one xpander API call.")
+	flag.StringVar(&c.metricsAddr, "metrics-bind-address", "0",
+		"Address of the metrics endpoint, e.g. :8443; 0 turns it off.")
+	flag.BoolVar(&c.metricsSecure, "metrics-secure", true,
+		"Serve metrics over HTTPS with Kubernetes authentication and authorization.")
+	flag.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081",
+		"Address of the /healthz and /readyz endpoints; 0 turns them off.")
+	flag.BoolVar(&c.leaderElect, "leader-elect", true,
+		"Elect a leader so that only one of several replicas syncs at a time.")
+	flag.StringVar(&c.leaderElectionNS, "leader-election-namespace", "",
+		"Namespace of the leader election Lease; required when running outside a cluster.")
+	flag.IntVar(&c.concurrency, "max-concurrent-reconciles", 4,
+		"How many XpanderDatabases sync at once.")
+	flag.DurationVar(&c.backoffBase, "retry-backoff-base", time.Second,
+		"First retry delay after a transient failure; it doubles on each further failure.")
+	flag.DurationVar(&c.backoffMax, "retry-backoff-max", 5*time.Minute,
+		"Longest retry delay after transient failures.")
+	flag.DurationVar(&c.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
+		"How long in-flight syncs may take to finish on shutdown.")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	if err := run(c); err != nil {
+		ctrl.Log.Error(err, "operator failed")
+		os.Exit(1)
+	}
+}
+
+func run(c config) error {
+	log := ctrl.Log.WithName("setup")
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(databasev1alpha1.AddToScheme(scheme))
+
+	api, err := xpander.NewClient(xpander.Options{
+		BaseURL:   c.apiURL,
+		CAFile:    c.apiCAFile,
+		Timeout:   c.apiTimeout,
+		UserAgent: "xpander-db-operator/" + version,
+	})
+	if err != nil {
+		return fmt.Errorf("configure xpander API client: %w", err)
+	}
+
+	metricsOpts := metricsserver.Options{
+		BindAddress:   c.metricsAddr,
+		SecureServing: c.metricsSecure,
+		// HTTP/2 is off: it exposes the server to the Rapid Reset and Stream Cancellation
+		// attacks (CVE-2023-44487, CVE-2023-39325) for no benefit on a metrics endpoint.
+		TLSOpts: []func(*tls.Config){func(t *tls.Config) { t.NextProtos = []string{"http/1.1"} }},
+	}
+	if c.metricsSecure {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+
+	cfg := ctrl.GetConfigOrDie()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        c.probeAddr,
+		LeaderElection:                c.leaderElect,
+		LeaderElectionID:              "xpander-db-operator.database.xpander.ai",
+		LeaderElectionNamespace:       c.leaderElectionNS,
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       &c.gracefulShutdown,
+		Cache: cache.Options{
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				&corev1.Secret{}: {Label: controller.ManagedSecretSelector()},
+			},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+
+	secretMetadata, err := controller.NewSecretMetadataCache(cfg, cache.Options{
+		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), HTTPClient: mgr.GetHTTPClient(),
+	})
+	if err != nil {
+		return fmt.Errorf("create Secret metadata cache: %w", err)
+	}
+	if err := mgr.Add(secretMetadata); err != nil {
+		return fmt.Errorf("add Secret metadata cache: %w", err)
+	}
+
+	reconciler := &controller.XpanderDatabaseReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Xpander:   api,
+		Recorder:  mgr.GetEventRecorder("xpander-db-operator"),
+	}
+	err = reconciler.SetupWithManager(mgr, secretMetadata, controller.Options{
+		MaxConcurrentReconciles: c.concurrency,
+		BackoffBase:             c.backoffBase,
+		BackoffMax:              c.backoffMax,
+	})
+	if err != nil {
+		return fmt.Errorf("set up controller: %w", err)
+	}
+
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("add health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("add readiness check: %w", err)
+	}
+
+	log.Info("starting operator", "version", version, "xpanderAPI", api.Endpoint())
+	return mgr.Start(ctrl.SetupSignalHandler())
+}
