@@ -65,6 +65,7 @@ type Server struct {
 	mu        sync.Mutex
 	databases map[string]Database
 	scripts   map[string][]Response
+	sticky    map[string]Response
 	calls     []Call
 }
 
@@ -86,7 +87,11 @@ func NewServerOn(l net.Listener) *Server {
 }
 
 func newServer() *Server {
-	s := &Server{databases: map[string]Database{}, scripts: map[string][]Response{}}
+	s := &Server{
+		databases: map[string]Database{},
+		scripts:   map[string][]Response{},
+		sticky:    map[string]Response{},
+	}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -108,6 +113,15 @@ func (s *Server) SetDatabase(apiKey string, db Database) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.databases[apiKey] = db
+	delete(s.sticky, apiKey)
+}
+
+// SetResponse makes the server answer apiKey with r on every call after the scripted ones,
+// until SetDatabase or RemoveKey is called for that key.
+func (s *Server) SetResponse(apiKey string, r Response) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sticky[apiKey] = r
 }
 
 // RemoveKey makes the server refuse apiKey with a 401, as for a revoked key.
@@ -116,6 +130,7 @@ func (s *Server) RemoveKey(apiKey string) {
 	defer s.mu.Unlock()
 	delete(s.databases, apiKey)
 	delete(s.scripts, apiKey)
+	delete(s.sticky, apiKey)
 }
 
 // Script queues raw answers for apiKey. Each call takes the next one; when the queue is
@@ -164,6 +179,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if queue := s.scripts[key]; len(queue) > 0 {
 		scripted = &queue[0]
 		s.scripts[key] = queue[1:]
+	} else if r, ok := s.sticky[key]; ok {
+		scripted = &r
 	}
 	db, known := s.databases[key]
 	s.mu.Unlock()
