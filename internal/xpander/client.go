@@ -212,21 +212,27 @@ func statusError(resp *http.Response) error {
 	}
 }
 
-// parseRetryAfter reads both forms RFC 9110 allows: delay-seconds and an HTTP-date. It
-// returns 0 when the header is absent, malformed or in the past.
+// maxRetryAfter caps the wait a 429 answer can ask for, in either form of Retry-After.
+const maxRetryAfter = 24 * time.Hour
+
+// parseRetryAfter reads both forms RFC 9110 allows: delay-seconds (digits only) and an
+// HTTP-date. It returns 0 when the header is absent, malformed or in the past, and at most
+// maxRetryAfter.
 func parseRetryAfter(value string, now time.Time) time.Duration {
 	value = strings.TrimSpace(value)
 	if value == "" {
 		return 0
 	}
-	if secs, err := strconv.ParseInt(value, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
+	if strings.Trim(value, "0123456789") == "" {
+		secs, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || secs > int64(maxRetryAfter/time.Second) {
+			// Digits only, so the one possible error is a number too large for an int64.
+			return maxRetryAfter
 		}
-		return time.Duration(min(secs, int64(24*time.Hour/time.Second))) * time.Second
+		return time.Duration(secs) * time.Second
 	}
 	if at, err := http.ParseTime(value); err == nil && at.After(now) {
-		return at.Sub(now)
+		return min(at.Sub(now), maxRetryAfter)
 	}
 	return 0
 }
@@ -241,12 +247,17 @@ type answer struct {
 	} `json:"connection_uri"`
 }
 
+// jsonSpace is the white space JSON allows around a value (RFC 8259, section 2).
+const jsonSpace = " \t\r\n"
+
 func decodeDatabase(body []byte, status int) (*Database, error) {
 	malformed := func(format string, args ...any) error {
 		return newError(KindMalformed, status, "xpander API answer is malformed: "+format, args...)
 	}
 
-	trimmed := bytes.TrimSpace(body)
+	// Only JSON's own white space: bytes.TrimSpace would also drop Unicode spaces, which
+	// are not JSON.
+	trimmed := bytes.Trim(body, jsonSpace)
 	if len(trimmed) == 0 {
 		return nil, malformed("empty body")
 	}
@@ -259,7 +270,9 @@ func decodeDatabase(body []byte, status int) (*Database, error) {
 	if err := dec.Decode(&a); err != nil {
 		return nil, malformed("%s", describeJSONError(err))
 	}
-	if dec.More() {
+	// Decoder.More reports false for a stray '}' or ']', so compare offsets instead:
+	// trimmed ends in something other than white space, so any byte left over is data.
+	if dec.InputOffset() != int64(len(trimmed)) {
 		return nil, malformed("data after the JSON object")
 	}
 
@@ -291,7 +304,7 @@ func describeJSONError(err error) string {
 	case errors.As(err, &syntax):
 		return fmt.Sprintf("invalid JSON at byte %d", syntax.Offset)
 	case errors.As(err, &typ):
-		return fmt.Sprintf("field %s is a JSON %s, not a %s", typ.Field, typ.Value, jsonType(typ.Type.String()))
+		return fmt.Sprintf("field %s is a JSON %s, not %s", typ.Field, typ.Value, jsonType(typ.Type.String()))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "JSON ends early"
 	default:
@@ -299,13 +312,14 @@ func describeJSONError(err error) string {
 	}
 }
 
+// jsonType names the JSON type a field of Go type goType holds, with its article.
 func jsonType(goType string) string {
 	switch {
 	case goType == "string":
-		return "string"
+		return "a string"
 	case strings.HasPrefix(goType, "struct"):
-		return "object"
+		return "an object"
 	default:
-		return goType
+		return "a " + goType
 	}
 }
