@@ -114,11 +114,13 @@ func endpointURL(base string) (string, error) {
 	switch {
 	case u.Scheme != "https":
 		return "", fmt.Errorf("xpander API URL must use https, not %q", u.Scheme)
-	case u.Host == "":
+	case u.Hostname() == "":
+		// Not u.Host: "https://:8443" has Host ":8443", and dialing it reaches this machine.
 		return "", errors.New("xpander API URL has no host")
 	case u.User != nil:
 		return "", errors.New("xpander API URL must not carry user information")
-	case u.RawQuery != "" || u.Fragment != "":
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		// ForceQuery: a bare "?" would survive u.String() and put the path in the query.
 		return "", errors.New("xpander API URL must not carry a query or fragment")
 	}
 	return strings.TrimSuffix(u.String(), "/") + DatabasePath, nil
