@@ -9,13 +9,10 @@ import (
 	"os"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -118,25 +115,10 @@ func run(c config) error {
 		LeaderElectionNamespace:       c.leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &c.gracefulShutdown,
-		Cache: cache.Options{
-			DefaultTransform: cache.TransformStripManagedFields(),
-			ByObject: map[client.Object]cache.ByObject{
-				&corev1.Secret{}: {Label: controller.ManagedSecretSelector()},
-			},
-		},
+		Cache:                         controller.CacheOptions(),
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
-	}
-
-	secretMetadata, err := controller.NewSecretMetadataCache(cfg, cache.Options{
-		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), HTTPClient: mgr.GetHTTPClient(),
-	})
-	if err != nil {
-		return fmt.Errorf("create Secret metadata cache: %w", err)
-	}
-	if err := mgr.Add(secretMetadata); err != nil {
-		return fmt.Errorf("add Secret metadata cache: %w", err)
 	}
 
 	reconciler := &controller.XpanderDatabaseReconciler{
@@ -145,7 +127,7 @@ func run(c config) error {
 		Xpander:   api,
 		Recorder:  mgr.GetEventRecorder("xpander-db-operator"),
 	}
-	err = reconciler.SetupWithManager(mgr, secretMetadata, controller.Options{
+	err = reconciler.SetupWithManager(mgr, controller.Options{
 		MaxConcurrentReconciles: c.concurrency,
 		BackoffBase:             c.backoffBase,
 		BackoffMax:              c.backoffMax,

@@ -2,12 +2,12 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -36,19 +36,30 @@ type Options struct {
 	BackoffBase, BackoffMax time.Duration
 }
 
-// ManagedSecretSelector selects the Secrets the operator writes. The manager's cache holds
-// only those Secrets.
-func ManagedSecretSelector() labels.Selector {
-	return labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue})
+// CacheOptions are the manager's cache options: Secrets are cached only when they carry the
+// operator's label, and no object keeps its managedFields in memory.
+func CacheOptions() cache.Options {
+	return cache.Options{
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {
+				Label: labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue}),
+			},
+		},
+	}
 }
 
-// NewSecretMetadataCache returns a cache of every Secret's name, namespace and
+// newSecretMetadataCache returns a cache of every Secret's name, namespace and
 // resourceVersion, and nothing else: no data, labels or annotations (kubectl's
 // last-applied-configuration annotation can repeat a Secret's data). It lets the operator
 // notice changes to key Secrets without caching their contents.
-func NewSecretMetadataCache(cfg *rest.Config, opts cache.Options) (cache.Cache, error) {
-	opts.DefaultTransform = trimSecretMetadata
-	return cache.New(cfg, opts)
+func newSecretMetadataCache(mgr ctrl.Manager) (cache.Cache, error) {
+	return cache.New(mgr.GetConfig(), cache.Options{
+		Scheme:           mgr.GetScheme(),
+		Mapper:           mgr.GetRESTMapper(),
+		HTTPClient:       mgr.GetHTTPClient(),
+		DefaultTransform: trimSecretMetadata,
+	})
 }
 
 func trimSecretMetadata(in any) (any, error) {
@@ -67,11 +78,19 @@ func trimSecretMetadata(in any) (any, error) {
 	}, nil
 }
 
-// SetupWithManager registers the reconciler. secretMetadata must come from
-// NewSecretMetadataCache and be added to the manager by the caller.
-func (r *XpanderDatabaseReconciler) SetupWithManager(mgr ctrl.Manager, secretMetadata cache.Cache, opts Options) error {
-	ctx := context.Background()
-	err := mgr.GetFieldIndexer().IndexField(ctx, &databasev1alpha1.XpanderDatabase{}, secretNamesIndex,
+// SetupWithManager registers the reconciler and the Secret metadata cache it watches with
+// the manager.
+func (r *XpanderDatabaseReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	secretMetadata, err := newSecretMetadataCache(mgr)
+	if err != nil {
+		return fmt.Errorf("create Secret metadata cache: %w", err)
+	}
+	if err := mgr.Add(secretMetadata); err != nil {
+		return fmt.Errorf("add Secret metadata cache: %w", err)
+	}
+	r.SecretMetadata = secretMetadata
+
+	err = mgr.GetFieldIndexer().IndexField(context.Background(), &databasev1alpha1.XpanderDatabase{}, secretNamesIndex,
 		func(o client.Object) []string {
 			obj := o.(*databasev1alpha1.XpanderDatabase)
 			names := []string{obj.Spec.APIKeySecretRef.Name, obj.ManagedSecretName()}
@@ -81,9 +100,8 @@ func (r *XpanderDatabaseReconciler) SetupWithManager(mgr ctrl.Manager, secretMet
 			return names
 		})
 	if err != nil {
-		return err
+		return fmt.Errorf("index XpanderDatabases by Secret name: %w", err)
 	}
-	r.SecretMetadata = secretMetadata
 
 	secretMeta := &metav1.PartialObjectMetadata{}
 	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))

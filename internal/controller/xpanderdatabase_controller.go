@@ -4,18 +4,22 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -49,6 +53,19 @@ type XpanderDatabaseReconciler struct {
 	Recorder events.EventRecorder
 	// Clock tells the time; a real clock when nil.
 	Clock clock.PassiveClock
+
+	// recent remembers each object's latest successful sync. The cache can hand a reconcile
+	// an object whose status predates the sync that just ran (the Secret's watch event may
+	// come first); without this, that reconcile would ask the API a second time.
+	recent sync.Map // types.NamespacedName -> syncRecord
+}
+
+// syncRecord is what the latest sync wrote into status, kept until the next one.
+type syncRecord struct {
+	ok         bool
+	generation int64
+	keyVersion string
+	next       time.Time
 }
 
 // +kubebuilder:rbac:groups=database.xpander.ai,resources=xpanderdatabases,verbs=get;list;watch
@@ -62,6 +79,9 @@ type XpanderDatabaseReconciler struct {
 func (r *XpanderDatabaseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	obj := &databasev1alpha1.XpanderDatabase{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.recent.Delete(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !obj.DeletionTimestamp.IsZero() {
@@ -118,6 +138,8 @@ type syncState struct {
 	data     map[string][]byte
 	// synced is set when every step succeeded; skipped when no sync was due.
 	synced, skipped bool
+	// next is when the next sync is due, when it was not due now.
+	next time.Time
 	// secretEvent says what happened to the managed Secret ("created", "updated"), if anything.
 	secretEvent string
 }
@@ -152,14 +174,23 @@ func (r *XpanderDatabaseReconciler) findManagedSecret(ctx context.Context, s *sy
 	}
 
 	// The cache holds only Secrets carrying the operator's label; the metadata cache sees
-	// every Secret, so a Secret created by someone else shows up there.
-	if r.SecretMetadata != nil {
-		other := &metav1.PartialObjectMetadata{}
-		other.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-		if err := r.SecretMetadata.Get(ctx, key, other); err == nil {
-			return conflict(name)
-		}
+	// every Secret. A Secret known only to the latter is someone else's, or one of ours the
+	// label-filtered cache has not caught up with: a direct read tells which.
+	other := &metav1.PartialObjectMetadata{}
+	other.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	if r.SecretMetadata == nil || r.SecretMetadata.Get(ctx, key, other) != nil {
+		return nil
 	}
+	err = r.APIReader.Get(ctx, key, secret)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return kubeFailure(err, "get Secret %s", name)
+	case !metav1.IsControlledBy(secret, s.obj):
+		return conflict(name)
+	}
+	s.managed = secret
 	return nil
 }
 
@@ -172,28 +203,47 @@ func conflict(name string) *failure {
 // syncDue decides whether to ask the xpander API now. Everything it looks at is cached, so a
 // reconciliation that is not due makes no request at all.
 func (r *XpanderDatabaseReconciler) syncDue(ctx context.Context, s *syncState) bool {
-	st := s.obj.Status
+	last, ok := r.lastSync(s.obj)
 	why := ""
 	switch {
-	case st.ObservedGeneration != s.obj.Generation:
+	case !ok:
+		why = "not synced"
+	case last.generation != s.obj.Generation:
 		why = "spec changed"
-	case !meta.IsStatusConditionTrue(st.Conditions, databasev1alpha1.ReadyCondition):
-		why = "not ready"
-	case st.NextSyncTime == nil || !s.now.Before(st.NextSyncTime.Time):
+	case !s.now.Before(last.next):
 		why = "refresh interval elapsed"
 	case s.managed == nil:
 		why = "managed Secret missing"
 	case !intact(s.managed):
 		why = "managed Secret changed by someone else"
-	case r.keySecretVersion(ctx, s.obj) != st.APIKeySecretVersion:
+	case r.keySecretVersion(ctx, s.obj) != last.keyVersion:
 		why = "API key Secret changed"
 	}
 	if why == "" {
-		s.skipped = true
+		s.skipped, s.next = true, last.next
 		return false
 	}
 	logf.FromContext(ctx).V(1).Info("sync due", "why", why)
 	return true
+}
+
+// lastSync returns the latest successful sync of obj: the one this process remembers, or
+// else the one its status records. It reports false when the object is not Ready.
+func (r *XpanderDatabaseReconciler) lastSync(obj *databasev1alpha1.XpanderDatabase) (syncRecord, bool) {
+	if v, ok := r.recent.Load(client.ObjectKeyFromObject(obj)); ok {
+		rec := v.(syncRecord)
+		return rec, rec.ok
+	}
+	st := obj.Status
+	if !meta.IsStatusConditionTrue(st.Conditions, databasev1alpha1.ReadyCondition) || st.NextSyncTime == nil {
+		return syncRecord{}, false
+	}
+	return syncRecord{
+		ok:         true,
+		generation: st.ObservedGeneration,
+		keyVersion: st.APIKeySecretVersion,
+		next:       st.NextSyncTime.Time,
+	}, true
 }
 
 // keySecretVersion returns the key Secret's resourceVersion from the metadata cache, or ""
@@ -280,14 +330,40 @@ func (r *XpanderDatabaseReconciler) writeSecret(ctx context.Context, s *syncStat
 		return nil
 	}
 
-	secret := s.managed.DeepCopy()
-	if !desiredSecret(secret, s.obj, s.data) {
-		return nil
-	}
-	if err := r.Update(ctx, secret); err != nil {
+	// The cached Secret may lag behind an edit made a moment ago; on a conflict, read it
+	// afresh and try again with the answer already in hand rather than asking the API anew.
+	current := s.managed
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		secret := current.DeepCopy()
+		if !desiredSecret(secret, s.obj, s.data) {
+			return nil
+		}
+		err := r.Update(ctx, secret)
+		if apierrors.IsConflict(err) {
+			fresh := &corev1.Secret{}
+			if gerr := r.APIReader.Get(ctx, client.ObjectKeyFromObject(secret), fresh); gerr != nil {
+				return gerr
+			}
+			if !metav1.IsControlledBy(fresh, s.obj) {
+				return conflict(name)
+			}
+			current = fresh
+			return err
+		}
+		if err == nil {
+			s.secretEvent = "updated"
+		}
+		return err
+	})
+	var f *failure
+	switch {
+	case errors.As(err, &f):
+		return f
+	case apierrors.IsNotFound(err):
+		return kubeFailure(err, "update Secret %s: it was deleted meanwhile", name)
+	case err != nil:
 		return kubeFailure(err, "update Secret %s", name)
 	}
-	s.secretEvent = "updated"
 	return nil
 }
 
@@ -333,7 +409,7 @@ func (r *XpanderDatabaseReconciler) finish(ctx context.Context, s *syncState, er
 			result.RequeueAfter = f.after
 		}
 	case s.skipped:
-		result.RequeueAfter = obj.Status.NextSyncTime.Sub(r.now())
+		result.RequeueAfter = s.next.Sub(r.now())
 	case s.synced:
 		r.markSynced(s, interval)
 		result.RequeueAfter = interval
@@ -342,7 +418,17 @@ func (r *XpanderDatabaseReconciler) finish(ctx context.Context, s *syncState, er
 	if perr := r.patchStatus(ctx, s.before, obj); perr != nil {
 		// A failed status write loses nothing: the Secret is already right, and the sync is
 		// repeated when the error comes back around.
+		r.recent.Delete(client.ObjectKeyFromObject(obj))
 		return ctrl.Result{}, fmt.Errorf("patch status: %w", perr)
+	}
+	if s.synced || f != nil {
+		rec := syncRecord{ok: s.synced}
+		if s.synced {
+			rec.generation = obj.Generation
+			rec.keyVersion = obj.Status.APIKeySecretVersion
+			rec.next = obj.Status.NextSyncTime.Time
+		}
+		r.recent.Store(client.ObjectKeyFromObject(obj), rec)
 	}
 
 	r.emitEvents(s, f)
@@ -410,13 +496,19 @@ func setCondition(obj *databasev1alpha1.XpanderDatabase, typ string, status meta
 	})
 }
 
-// patchStatus writes the status when it differs from what was read. A merge patch without
-// a resourceVersion cannot conflict; the operator is the status's only writer.
+// patchStatus writes the status when it differs from what was read. The patch carries the
+// whole status rather than a diff: the object read from the cache may lag behind the last
+// write, and a diff against it could leave a stale field in place. A merge patch without a
+// resourceVersion cannot conflict; the operator is the status's only writer.
 func (r *XpanderDatabaseReconciler) patchStatus(ctx context.Context, before, obj *databasev1alpha1.XpanderDatabase) error {
 	if equality.Semantic.DeepEqual(before.Status, obj.Status) {
 		return nil
 	}
-	return client.IgnoreNotFound(r.Status().Patch(ctx, obj, client.MergeFrom(before)))
+	patch, err := json.Marshal(map[string]any{"status": obj.Status})
+	if err != nil {
+		return err
+	}
+	return client.IgnoreNotFound(r.Status().Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch)))
 }
 
 // emitEvents tells people what changed: a Secret written, or a new kind of failure. A
