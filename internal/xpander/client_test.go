@@ -426,6 +426,21 @@ func TestGetDatabaseReportsNetworkFailures(t *testing.T) {
 		g.Expect(err.Error()).To(ContainSubstring("certificate"))
 		g.Expect(srv.CallLog()).To(BeEmpty())
 	})
+
+	t.Run("a server whose certificate is not the trusted one is a network error and gets no key", func(t *testing.T) {
+		g := NewWithT(t)
+		srv := xpandertest.NewServer()
+		t.Cleanup(srv.Close)
+		srv.SetDatabase(apiKey, xpandertest.NewDatabase("i", "o", secretURI))
+		other := xpandertest.NewServer()
+		t.Cleanup(other.Close)
+		client := newClient(t, srv.URL, 10*time.Second, other.Certificate())
+
+		_, err := client.GetDatabase(t.Context(), apiKey)
+
+		expectAPIError(g, err, KindNetwork, 0, "")
+		g.Expect(srv.CallLog()).To(BeEmpty())
+	})
 }
 
 // startHangingServer starts a TLS server on loopback that answers nothing until the client

@@ -5,9 +5,15 @@
 package xpandertest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -44,7 +50,7 @@ func NewDatabase(id, organizationID, uri string) Database {
 	}
 }
 
-// Response is a scripted raw answer.
+// Response is a scripted raw answer. A zero Status is sent as 200.
 type Response struct {
 	Status int
 	Header http.Header
@@ -93,7 +99,40 @@ func newServer() *Server {
 		sticky:    map[string]Response{},
 	}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	// httptest's own certificate is a CA whose private key ships with Go's source: a client
+	// that trusted it could be handed a forged certificate for any host, xpander's included.
+	s.TLS = &tls.Config{Certificates: []tls.Certificate{selfSignedCertificate()}}
 	return s
+}
+
+// selfSignedCertificate returns a certificate with a fresh key for 127.0.0.1, ::1 and
+// example.com. It is not a CA, so trusting it trusts this server and nothing else.
+func selfSignedCertificate() tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic("xpandertest: generate key: " + err.Error())
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+	if err != nil {
+		panic("xpandertest: generate serial number: " + err.Error())
+	}
+	now := time.Now()
+	template := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "xpandertest stand-in"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:              []string{"example.com"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	if err != nil {
+		panic("xpandertest: create certificate: " + err.Error())
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // CACertPEM returns the server certificate in PEM, for a client's trust bundle.
@@ -167,6 +206,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": "Method Not Allowed"})
 		return
 	}
@@ -190,7 +230,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		for name, values := range scripted.Header {
 			w.Header()[name] = values
 		}
-		w.WriteHeader(scripted.Status)
+		status := scripted.Status
+		if status == 0 {
+			// WriteHeader panics on 0, which the client would only see as a dropped connection.
+			status = http.StatusOK
+		}
+		w.WriteHeader(status)
 		_, _ = w.Write([]byte(scripted.Body))
 	case key == "" || !known:
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"detail": "Invalid API key"})
