@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // ErrInvalid is wrapped by every error Validate returns.
@@ -30,7 +31,9 @@ func Validate(uri string) error {
 		return invalid("nothing follows the scheme")
 	}
 	for i, r := range uri {
-		if r <= ' ' || r == 0x7f {
+		// Beyond ASCII too: a no-break space or a C1 control is as invisible in a Secret as
+		// a space, and libpq would take it as part of the password or host.
+		if r <= ' ' || r == 0x7f || unicode.IsSpace(r) || unicode.IsControl(r) {
 			return invalid(fmt.Sprintf("white space or a control character at byte %d", i))
 		}
 	}
