@@ -65,6 +65,9 @@ verify: manifests generate ## Fail when generated files or formatting drift from
 test: manifests generate vet envtest ## Run the unit and envtest suites (unit, client, controller).
 	go test $(TEST_FLAGS) ./...
 
+.PHONY: ci
+ci: verify test e2e ## Run everything CI runs: drift check, unit and envtest suites, end-to-end test.
+
 .PHONY: e2e
 e2e: envtest build ## Run the end-to-end test: control plane, stand-in API, PostgreSQL over TLS, psql.
 	hack/demo.sh --ci
@@ -81,8 +84,8 @@ build: ## Build the manager binary into bin/manager and the stand-in API into bi
 	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/xpander-standin ./hack/xpander-standin
 
 .PHONY: run
-run: manifests generate ## Run the operator against the cluster in the current kubeconfig.
-	go run . $(ARGS)
+run: manifests generate ## Run the operator against the cluster in the current kubeconfig (ARGS=... adds flags).
+	go run . --leader-elect=false --health-probe-bind-address=0 $(ARGS)
 
 ##@ Deployment
 
@@ -107,9 +110,9 @@ undeploy: ## Remove the operator (and its CRDs) from the cluster in the current 
 ##@ Tools
 
 .PHONY: envtest
-envtest: $(ENVTEST_ASSETS)/kube-apiserver $(ENVTEST_ASSETS)/etcd ## Build kube-apiserver and etcd for envtest into bin/k8s.
+envtest: $(ENVTEST_ASSETS)/kube-apiserver $(ENVTEST_ASSETS)/etcd $(ENVTEST_ASSETS)/kubectl ## Build kube-apiserver and etcd for envtest into bin/k8s.
 
-$(ENVTEST_ASSETS)/kube-apiserver $(ENVTEST_ASSETS)/etcd:
+$(ENVTEST_ASSETS)/kube-apiserver $(ENVTEST_ASSETS)/etcd $(ENVTEST_ASSETS)/kubectl:
 	K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/build-control-plane.sh $(ENVTEST_ASSETS)
 
 $(CONTROLLER_GEN):

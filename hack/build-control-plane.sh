@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the two control-plane binaries envtest needs (kube-apiserver and etcd) from source
-# through the Go module proxy, because setup-envtest's prebuilt downloads cannot be reached
-# here. The result is cached in $OUT_DIR; a second run with the binaries present does nothing.
+# Builds the control-plane binaries envtest needs (kube-apiserver and etcd), and a kubectl of
+# the same version for the demo, from source through the Go module proxy, because
+# setup-envtest's prebuilt downloads cannot be reached here. The result is cached in
+# $OUT_DIR; a second run with the binaries present does nothing.
 #
 # Usage: hack/build-control-plane.sh [OUT_DIR]
 set -euo pipefail
@@ -18,8 +19,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 build_kube_apiserver() {
-  if [[ -x "$OUT_DIR/kube-apiserver" ]]; then
-    log "kube-apiserver v$K8S_VERSION already built"
+  if [[ -x "$OUT_DIR/kube-apiserver" && -x "$OUT_DIR/kubectl" ]]; then
+    log "kube-apiserver and kubectl v$K8S_VERSION already built"
     return
   fi
   log "building kube-apiserver v$K8S_VERSION from k8s.io/kubernetes (several minutes when cold)"
@@ -41,12 +42,18 @@ build_kube_apiserver() {
     for m in $staging; do
       go mod edit -replace="$m=$m@v0.${K8S_VERSION#1.}"
     done
-    printf 'package tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' >tools.go
+    printf 'package tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' >tools.go
     go mod tidy >/dev/null
-    CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$OUT_DIR/kube-apiserver" \
-      k8s.io/kubernetes/cmd/kube-apiserver
+    local cmd
+    for cmd in kube-apiserver kubectl; do
+      [[ -x "$OUT_DIR/$cmd" ]] && continue
+      # Build beside the target and rename, so that a running binary is never overwritten.
+      CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$OUT_DIR/.$cmd.tmp" \
+        "k8s.io/kubernetes/cmd/$cmd"
+      mv "$OUT_DIR/.$cmd.tmp" "$OUT_DIR/$cmd"
+    done
   )
-  log "kube-apiserver built"
+  log "kube-apiserver and kubectl built"
 }
 
 build_etcd() {
@@ -68,7 +75,8 @@ build_etcd() {
     done
     printf 'package tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >tools.go
     go mod tidy >/dev/null
-    CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$OUT_DIR/etcd" go.etcd.io/etcd/server/v3
+    CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$OUT_DIR/.etcd.tmp" go.etcd.io/etcd/server/v3
+    mv "$OUT_DIR/.etcd.tmp" "$OUT_DIR/etcd"
   )
   log "etcd built"
 }

@@ -61,6 +61,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.password = fmt.Sprintf("Pw-%d/@%%+secret", n)
 	f.uri = testURI(f.password)
+	usedSecrets.add(f.apiKey, f.password, f.uri)
 	standin.SetDatabase(f.apiKey, xpandertest.NewDatabase("still-meadow-47437464", "f47ac10b-58cc-4372-a567-0e02b2c3d479", f.uri))
 	f.createKeySecret("xpander-api-key", "api-key", f.apiKey)
 	f.obj = &databasev1alpha1.XpanderDatabase{

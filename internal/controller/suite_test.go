@@ -2,16 +2,19 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -20,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	databasev1alpha1 "github.com/xpander-ai/xpander-db-operator/api/v1alpha1"
 	"github.com/xpander-ai/xpander-db-operator/internal/xpander"
 	"github.com/xpander-ai/xpander-db-operator/internal/xpander/xpandertest"
 )
@@ -119,7 +123,70 @@ func runSuite(m *testing.M) int {
 	if path := os.Getenv("XDB_TEST_LOG"); path != "" {
 		_ = os.WriteFile(path, []byte(logSink.String()), 0o600)
 	}
+	if code == 0 {
+		if err := checkNoSecretLeaked(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL: secret leak check:", err)
+			return 1
+		}
+	}
 	return code
+}
+
+// checkNoSecretLeaked looks for every API key, password and URI the tests used in
+// everything the operator said while they ran: its log, the events it emitted and the
+// status of every XpanderDatabase.
+func checkNoSecretLeaked(ctx context.Context) error {
+	var said []string
+	said = append(said, logSink.String())
+
+	events := &eventsv1.EventList{}
+	if err := k8sClient.List(ctx, events); err != nil {
+		return err
+	}
+	for _, e := range events.Items {
+		said = append(said, e.Reason+" "+e.Note)
+	}
+	objs := &databasev1alpha1.XpanderDatabaseList{}
+	if err := k8sClient.List(ctx, objs); err != nil {
+		return err
+	}
+	for _, o := range objs.Items {
+		b, err := json.Marshal(o.Status)
+		if err != nil {
+			return err
+		}
+		said = append(said, string(b))
+	}
+
+	all := strings.Join(said, "\n")
+	for _, secret := range usedSecrets.list() {
+		if strings.Contains(all, secret) {
+			return fmt.Errorf("a secret value used by the tests appears in the operator's output (%d bytes scanned)", len(all))
+		}
+	}
+	fmt.Printf("secret leak check: %d secret values, %d log bytes, %d events, %d objects: none found\n",
+		len(usedSecrets.list()), len(logSink.String()), len(events.Items), len(objs.Items))
+	return nil
+}
+
+// secretSet collects the secret values the tests hand the operator.
+type secretSet struct {
+	mu     sync.Mutex
+	values []string
+}
+
+var usedSecrets = &secretSet{}
+
+func (s *secretSet) add(values ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.values = append(s.values, values...)
+}
+
+func (s *secretSet) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.values...)
 }
 
 // offsetClock is the real clock moved forward by Advance, so that a test can let a refresh

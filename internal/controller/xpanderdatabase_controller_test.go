@@ -68,6 +68,7 @@ func TestAnUpstreamChangeReachesTheSecretAfterTheRefreshInterval(t *testing.T) {
 	g.Expect(first.Status.NextSyncTime.Sub(first.Status.LastSyncTime.Time)).To(Equal(10 * time.Minute))
 
 	rotated := testURI("rotated/P@ss%+2")
+	usedSecrets.add(rotated, "rotated/P@ss%+2")
 	standin.SetDatabase(f.apiKey, xpandertest.NewDatabase("still-meadow-47437464", "f47ac10b-58cc-4372-a567-0e02b2c3d479", rotated))
 
 	// Before the interval is up, events on the Secret do not make the operator ask again.
@@ -110,6 +111,7 @@ func TestChangingTheKeySecretSyncsAtOnce(t *testing.T) {
 
 	otherKey := f.apiKey + "-other"
 	otherURI := testURI("other-org/pw")
+	usedSecrets.add(otherKey, otherURI)
 	standin.SetDatabase(otherKey, xpandertest.NewDatabase("calm-river-1", "0b7e5c5e-1111-4c2e-9c1d-3a6f4f0a9d10", otherURI))
 	f.setKeySecret("xpander-api-key", map[string][]byte{"api-key": []byte(otherKey)})
 
@@ -374,9 +376,11 @@ func TestTheCRDRejectsBadSpecs(t *testing.T) {
 		want   string
 	}{
 		{
-			name:   "a refresh interval under a minute is refused",
-			mutate: func(o *databasev1alpha1.XpanderDatabase) { o.Spec.RefreshInterval = &metav1.Duration{Duration: 30 * time.Second} },
-			want:   "refreshInterval must be at least 1m",
+			name: "a refresh interval under a minute is refused",
+			mutate: func(o *databasev1alpha1.XpanderDatabase) {
+				o.Spec.RefreshInterval = &metav1.Duration{Duration: 30 * time.Second}
+			},
+			want: "refreshInterval must be at least 1m",
 		},
 		{
 			name: "the key Secret cannot be the managed Secret",
