@@ -88,11 +88,12 @@ func run(o options) int {
 
 	switch {
 	case err != nil:
-		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-			err = errors.New("interrupted")
+		code := 1
+		if errors.Is(err, context.Canceled) {
+			err, code = errors.New("interrupted"), 130
 		}
 		d.fail(err)
-		return 1
+		return code
 	case stopErr != nil:
 		d.fail(fmt.Errorf("stopping what the demo started: %w", stopErr))
 		return 1
@@ -124,11 +125,12 @@ type demo struct {
 	timings     []string
 	facts       []string
 
-	cluster *cluster
-	pg      *postgres
-	standin *child
-	manager *child
-	psqlBin string
+	cluster   *cluster
+	pg        *postgres
+	standin   *child
+	manager   *child
+	psqlBin   string
+	pgAccount serverAccount
 
 	apiKey          string
 	orgID           string
@@ -176,6 +178,9 @@ func (d *demo) setup() error {
 			return err
 		}
 	}
+	if d.pgAccount, err = lookupServerAccount(); err != nil {
+		return err
+	}
 	d.psqlBin = filepath.Join(d.opts.pgBin, "psql")
 	if _, err := os.Stat(d.psqlBin); err != nil {
 		if d.psqlBin, err = exec.LookPath("psql"); err != nil {
@@ -183,14 +188,21 @@ func (d *demo) setup() error {
 		}
 	}
 
+	parent := os.TempDir()
+	if d.opts.workdir != "" {
+		if d.work, err = filepath.Abs(d.opts.workdir); err != nil {
+			return err
+		}
+		parent = filepath.Dir(d.work)
+	}
+	if err := d.pgAccount.canEnter(parent); err != nil {
+		return err
+	}
 	if d.opts.workdir == "" {
 		if d.work, err = os.MkdirTemp("", "xpander-demo-"); err != nil {
 			return err
 		}
 	} else {
-		if d.work, err = filepath.Abs(d.opts.workdir); err != nil {
-			return err
-		}
 		// The work directory is removed after a successful run, so it must hold nothing else.
 		entries, err := os.ReadDir(d.work)
 		if err != nil && !os.IsNotExist(err) {
@@ -199,7 +211,7 @@ func (d *demo) setup() error {
 		if len(entries) > 0 {
 			return fmt.Errorf("--workdir %s is not empty", d.work)
 		}
-		if err := os.MkdirAll(d.work, 0o700); err != nil {
+		if err := os.Mkdir(d.work, 0o700); err != nil && !os.IsExist(err) {
 			return err
 		}
 	}
@@ -296,7 +308,7 @@ func (d *demo) stopAll() error {
 // fail reports err with the tails of the logs most likely to explain it.
 func (d *demo) fail(err error) {
 	fmt.Fprintf(d.out, "\nFAILED: %s\n", d.secrets.mask(err.Error()))
-	if d.work == "" {
+	if !d.createdWork {
 		return
 	}
 	for _, l := range []struct {
@@ -350,18 +362,18 @@ func (d *demo) startControlPlane(ctx context.Context) error {
 
 // 2. The database.
 func (d *demo) startPostgres(ctx context.Context) error {
-	pg, err := newPostgres(d.opts.pgBin, filepath.Join(d.work, "postgres"))
+	pg, err := newPostgres(d.opts.pgBin, filepath.Join(d.work, "postgres"), d.pgAccount)
 	if err != nil {
 		return err
 	}
 	if err := pg.initialise(ctx); err != nil {
 		return err
 	}
+	d.pg = pg
+	d.onStop("PostgreSQL (pg_ctl stop --mode=fast)", pg.stop)
 	if err := pg.start(ctx); err != nil {
 		return err
 	}
-	d.pg = pg
-	d.onStop("PostgreSQL (pg_ctl stop --mode=fast)", pg.stop)
 
 	// The password has the characters that break naive URI building: '@' and '/' end the
 	// userinfo, '%' starts an escape, '+' is not a space in a URI, ':' separates the user.
@@ -385,7 +397,7 @@ func (d *demo) startPostgres(ctx context.Context) error {
 	if d.uri, err = connectionURI(roleName, d.password, pg.port, databaseName); err != nil {
 		return err
 	}
-	d.saw("PostgreSQL %s on 127.0.0.1:%d as OS user %s, data in %s", f[0], pg.port, orDefault(pg.osUser, "(current)"), pg.dataDir)
+	d.saw("PostgreSQL %s on 127.0.0.1:%d as OS user %s, data in %s", f[0], pg.port, pg.account.name, pg.dataDir)
 	d.saw("ssl=%s password_encryption=%s; role %s stores a SCRAM-SHA-256 verifier", f[1], f[2], roleName)
 	d.saw("pg_hba.conf: TCP only as hostssl with scram-sha-256, hostnossl rejected")
 	d.saw("database %q owned by role %q; the password has @ / %% + : # in it", databaseName, roleName)
@@ -685,12 +697,14 @@ func (d *demo) checkLeaks(ctx context.Context) error {
 			return d.cluster.kubectl(ctx, "", 15*time.Second, "get", "events", "-A", "-o", "yaml")
 		},
 	}
-	secrets := map[string]string{
-		"API key":                     d.apiKey,
-		"first password":              d.firstPassword,
-		"first password, URI-encoded": escapeUserinfo(d.firstPassword),
-		"new password":                d.password,
-		"new password, URI-encoded":   escapeUserinfo(d.password),
+	// Each password as typed, as a URI carries it, and as encoding/json would write it (it
+	// turns '&' into \u0026).
+	secrets := map[string]string{"API key": d.apiKey}
+	for name, password := range map[string]string{"first password": d.firstPassword, "new password": d.password} {
+		quoted, _ := json.Marshal(password)
+		secrets[name] = password
+		secrets[name+", URI-encoded"] = escapeUserinfo(password)
+		secrets[name+", JSON-escaped"] = strings.Trim(string(quoted), `"`)
 	}
 	for _, name := range []string{"operator log", "stand-in log", "object (YAML)", "events (YAML)"} {
 		text, err := sources[name]()
@@ -838,13 +852,6 @@ func (d *demo) writeAnswers(uri string) error {
 func readString(path string) (string, error) {
 	data, err := os.ReadFile(path)
 	return string(data), err
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func firstLine(s string) string {

@@ -26,13 +26,59 @@ type postgres struct {
 	sockDir string
 	logPath string
 	port    int
+	account serverAccount
+}
 
-	// cred runs the server tools as the postgres OS user when the demo runs as root, since
-	// PostgreSQL refuses to run as root. It is nil when the demo runs as anyone else.
-	cred     *syscall.Credential
-	osUser   string
+// serverAccount is the OS account the server runs as.
+type serverAccount struct {
+	name     string
 	uid, gid int
-	started  bool
+	// cred switches to the postgres OS user when the demo runs as root, since PostgreSQL
+	// refuses to run as root. It is nil when the demo runs as anyone else, who runs the
+	// server as themselves.
+	cred *syscall.Credential
+}
+
+// lookupServerAccount returns the account the server will run as.
+func lookupServerAccount() (serverAccount, error) {
+	if os.Geteuid() != 0 {
+		return serverAccount{name: "(current user)", uid: os.Geteuid(), gid: os.Getegid()}, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return serverAccount{}, fmt.Errorf("running as root needs a postgres OS user to run the database: %w", err)
+	}
+	a := serverAccount{name: u.Username}
+	a.uid, _ = strconv.Atoi(u.Uid)
+	a.gid, _ = strconv.Atoi(u.Gid)
+	a.cred = &syscall.Credential{Uid: uint32(a.uid), Gid: uint32(a.gid), Groups: []uint32{}}
+	return a, nil
+}
+
+// canEnter fails, with a hint, when the account cannot get through every directory above
+// dir, as with a --workdir under /root.
+func (a serverAccount) canEnter(dir string) error {
+	if a.cred == nil {
+		return nil
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		perm := fi.Mode().Perm()
+		ok := perm&0o001 != 0 ||
+			(int(st.Uid) == a.uid && perm&0o100 != 0) ||
+			(int(st.Gid) == a.gid && perm&0o010 != 0)
+		if !ok {
+			return fmt.Errorf("the %s OS user, which runs the database, cannot enter %s (%v): "+
+				"choose a --workdir it can reach, e.g. under /tmp", a.name, d, fi.Mode())
+		}
+		if d == "/" {
+			return nil
+		}
+	}
 }
 
 // findPostgresBin returns the newest /usr/lib/postgresql/<version>/bin, as Debian lays the
@@ -57,26 +103,15 @@ func findPostgresBin() (string, error) {
 	return "", errors.New("no PostgreSQL server binaries: install postgresql (Debian) or pass --pg-bin-dir")
 }
 
-// newPostgres prepares dir for a server run by the right OS user.
-func newPostgres(binDir, dir string) (*postgres, error) {
+// newPostgres prepares dir for a server run by account.
+func newPostgres(binDir, dir string, account serverAccount) (*postgres, error) {
 	pg := &postgres{
 		binDir:  binDir,
 		dir:     dir,
 		dataDir: filepath.Join(dir, "data"),
 		sockDir: filepath.Join(dir, "sock"),
 		logPath: filepath.Join(dir, "postgres.log"),
-		uid:     -1,
-		gid:     -1,
-	}
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return nil, fmt.Errorf("running as root needs a postgres OS user to run the server: %w", err)
-		}
-		pg.uid, _ = strconv.Atoi(u.Uid)
-		pg.gid, _ = strconv.Atoi(u.Gid)
-		pg.osUser = u.Username
-		pg.cred = &syscall.Credential{Uid: uint32(pg.uid), Gid: uint32(pg.gid), Groups: []uint32{}}
+		account: account,
 	}
 	for _, d := range []string{dir, pg.sockDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -86,44 +121,15 @@ func newPostgres(binDir, dir string) (*postgres, error) {
 			return nil, err
 		}
 	}
-	if err := pg.checkReachable(); err != nil {
-		return nil, err
-	}
 	return pg, nil
 }
 
 // own hands path to the server's OS user.
 func (pg *postgres) own(path string) error {
-	if pg.cred == nil {
+	if pg.account.cred == nil {
 		return nil
 	}
-	return os.Chown(path, pg.uid, pg.gid)
-}
-
-// checkReachable fails early, with a hint, when the server's OS user cannot get through a
-// parent directory of pg.dir, as with a --workdir under /root.
-func (pg *postgres) checkReachable() error {
-	if pg.cred == nil {
-		return nil
-	}
-	for d := filepath.Dir(pg.dir); ; d = filepath.Dir(d) {
-		fi, err := os.Stat(d)
-		if err != nil {
-			return err
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		mode := fi.Mode().Perm()
-		ok := mode&0o001 != 0 ||
-			(int(st.Uid) == pg.uid && mode&0o100 != 0) ||
-			(int(st.Gid) == pg.gid && mode&0o010 != 0)
-		if !ok {
-			return fmt.Errorf("the %s OS user cannot enter %s (mode %v): choose a --workdir it can reach, e.g. under /tmp",
-				pg.osUser, d, mode)
-		}
-		if d == "/" {
-			return nil
-		}
-	}
+	return os.Chown(path, pg.account.uid, pg.account.gid)
 }
 
 // tool runs one of the server's programs as the server's OS user.
@@ -135,7 +141,9 @@ func (pg *postgres) tool(ctx context.Context, stdin string, timeout time.Duratio
 		dir:     pg.dir,
 		stdin:   stdin,
 		timeout: timeout,
-		attr:    &syscall.SysProcAttr{Credential: pg.cred},
+		// A process group of its own keeps a Ctrl-C in the terminal from cutting pg_ctl
+		// short; the demo stops the server itself.
+		attr: &syscall.SysProcAttr{Credential: pg.account.cred, Setpgid: true},
 	}.run(ctx)
 }
 
@@ -212,17 +220,22 @@ func (pg *postgres) initialise(ctx context.Context) error {
 
 // start starts the server on a free loopback port. PostgreSQL cannot be told to pick a port
 // itself, so the demo picks one and tries again if another process took it in the meantime.
+// pg_ctl is not cancelled with ctx: killed half-way it could leave a server that nobody
+// knows about, while on its own it gives up after its --timeout.
 func (pg *postgres) start(ctx context.Context) error {
 	var lastErr error
 	for range 3 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		port, err := freePort()
 		if err != nil {
 			return err
 		}
-		_, err = pg.tool(ctx, "", 60*time.Second, "pg_ctl", "start", "--wait", "--timeout=45",
-			"--pgdata="+pg.dataDir, "--log="+pg.logPath, "--options=-p "+strconv.Itoa(port))
+		_, err = pg.tool(context.Background(), "", 60*time.Second, "pg_ctl", "start", "--wait",
+			"--timeout=45", "--pgdata="+pg.dataDir, "--log="+pg.logPath, "--options=-p "+strconv.Itoa(port))
 		if err == nil {
-			pg.port, pg.started = port, true
+			pg.port = port
 			return nil
 		}
 		lastErr = err
@@ -234,20 +247,21 @@ func (pg *postgres) start(ctx context.Context) error {
 	return fmt.Errorf("pg_ctl start: %w", lastErr)
 }
 
-// stop stops the server with a fast shutdown: open sessions are ended, not waited for.
+// stop stops the server, if one runs, with a fast shutdown: open sessions are ended, not
+// waited for. The data directory's postmaster.pid says whether one runs, whatever start got
+// to before it returned.
 func (pg *postgres) stop() error {
-	if !pg.started {
+	pidFile := filepath.Join(pg.dataDir, "postmaster.pid")
+	if _, err := os.Stat(pidFile); os.IsNotExist(err) {
 		return nil
 	}
-	ctx := context.Background()
-	if _, err := pg.tool(ctx, "", 45*time.Second, "pg_ctl", "stop", "--mode=fast", "--wait",
-		"--timeout=30", "--pgdata="+pg.dataDir); err != nil {
+	if _, err := pg.tool(context.Background(), "", 45*time.Second, "pg_ctl", "stop", "--mode=fast",
+		"--wait", "--timeout=30", "--pgdata="+pg.dataDir); err != nil {
 		return fmt.Errorf("pg_ctl stop: %w", err)
 	}
-	if _, err := os.Stat(filepath.Join(pg.dataDir, "postmaster.pid")); err == nil {
+	if _, err := os.Stat(pidFile); err == nil {
 		return errors.New("postgres left postmaster.pid behind after stopping")
 	}
-	pg.started = false
 	return nil
 }
 
