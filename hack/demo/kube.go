@@ -27,9 +27,13 @@ type cluster struct {
 // startCluster starts etcd and kube-apiserver from assets and writes an admin kubeconfig
 // into workdir. Their output, and envtest's own, goes to control-plane.log there.
 func startCluster(assets, workdir string) (*cluster, error) {
-	kubectlBin, err := exec.LookPath("kubectl")
-	if err != nil {
-		return nil, fmt.Errorf("kubectl is needed on PATH: %w", err)
+	// A kubectl built with the control plane (`make envtest`) matches its version; otherwise
+	// the one on PATH will do for the few commands the demo runs.
+	kubectlBin := filepath.Join(assets, "kubectl")
+	if _, err := os.Stat(kubectlBin); err != nil {
+		if kubectlBin, err = exec.LookPath("kubectl"); err != nil {
+			return nil, fmt.Errorf("kubectl is needed, in %s or on PATH: %w", assets, err)
+		}
 	}
 	for _, name := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(assets, name)); err != nil {

@@ -72,7 +72,10 @@ func main() {
 }
 
 func run(o options) int {
-	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A reader that goes away (`make demo | head`) must not kill the demo before it has
+	// stopped what it started: with SIGPIPE ignored a write just fails.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stopSignals()
 	ctx, cancel := context.WithTimeout(ctx, runTimeout)
 	defer cancel()
@@ -356,7 +359,7 @@ func (d *demo) startControlPlane(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.saw("kubectl reaches it: %s", strings.TrimSpace(out))
+	d.saw("%s reaches it: %s", c.kubectlBin, strings.TrimSpace(out))
 	return ctx.Err()
 }
 
