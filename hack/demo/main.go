@@ -6,7 +6,7 @@
 // connection to the Secret while the old one stops working. Everything it starts is stopped
 // again, on failure and on Ctrl-C too.
 //
-//	go run ./hack/demo [--ci] [--keep] [--workdir DIR] [--bin-dir bin] [--assets DIR]
+//	go run ./hack/demo [--ci] [--keep] [--workdir DIR] [--bin-dir bin] [--assets DIR] [--pg-bin-dir DIR]
 package main
 
 import (
@@ -143,7 +143,6 @@ type demo struct {
 	password        string
 	uri             string
 	secretVersion   string
-	firstURI        string
 	firstPassword   string
 	rotationLatency time.Duration
 }
@@ -565,7 +564,7 @@ func (d *demo) connect(ctx context.Context) error {
 	if err := d.connectWith(ctx, uri); err != nil {
 		return err
 	}
-	d.firstURI, d.firstPassword = d.uri, d.password
+	d.firstPassword = d.password
 	d.facts = append(d.facts, "psql connected over TLS with the managed Secret's uri, password containing @ / % + : #")
 	return ctx.Err()
 }
