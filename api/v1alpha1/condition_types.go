@@ -61,6 +61,10 @@ const (
 	// postgresql:// URI that PostgreSQL clients accept.
 	InvalidConnectionURIReason = "InvalidConnectionURI"
 
+	// InvalidSecretTemplateReason: spec.secretTemplate cannot be applied: an unknown key, a
+	// rename that collides, or a template that does not parse or run. Nothing is written.
+	InvalidSecretTemplateReason = "InvalidSecretTemplate"
+
 	// SecretConflictReason: spec.secretName names a Secret that this object does not own. The
 	// operator never changes it.
 	SecretConflictReason = "SecretConflict"

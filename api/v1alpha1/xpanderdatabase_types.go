@@ -55,6 +55,61 @@ type XpanderDatabaseSpec struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m')",message="refreshInterval must be at least 1m"
 	// +optional
 	RefreshInterval *metav1.Duration `json:"refreshInterval,omitempty"`
+
+	// secretTemplate shapes the managed Secret: which of the default keys it holds and under
+	// which names, extra keys built from templates, its type, labels and annotations. Without
+	// it the Secret holds every default key (see the README), type Opaque.
+	// +optional
+	SecretTemplate *SecretTemplate `json:"secretTemplate,omitempty"`
+}
+
+// SecretTemplate shapes the managed Secret. An invalid template is reported with reason
+// InvalidSecretTemplate before anything is written, and the Secret is left as it was.
+type SecretTemplate struct {
+	// type of the managed Secret. Defaults to Opaque. With servicebinding.io/postgresql the
+	// Secret also gets the entries type=postgresql and provider=xpander that the Service
+	// Binding spec expects. Kubernetes does not let a Secret's type change: when this field
+	// changes, the operator deletes its Secret and creates it anew.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9/]+$`
+	// +optional
+	Type string `json:"type,omitempty"`
+
+	// labels to put on the managed Secret. The operator's own labels
+	// (app.kubernetes.io/managed-by, database.xpander.ai/xpanderdatabase) cannot be
+	// overridden. The XpanderDatabase's own labels are never copied.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// annotations to put on the managed Secret. database.xpander.ai/fingerprint cannot be
+	// overridden.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+
+	// keys lists the default keys to write, by their default names (for example uri,
+	// PGHOST, jdbc-url). When unset, every default key the connection has a value for is
+	// written. A listed key the connection has no value for (PGDATABASE for a URI without
+	// a database) is left out.
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:Pattern=`^[-._a-zA-Z0-9]+$`
+	// +optional
+	Keys []string `json:"keys,omitempty"`
+
+	// rename maps a default key's name to the name it is written under, for example
+	// {"uri": "SPRING_DATASOURCE_URL"}. A rename must not collide with another key.
+	// +optional
+	Rename map[string]string `json:"rename,omitempty"`
+
+	// data adds keys whose values are Go text/template templates over the parsed
+	// connection, for example "postgres://{{ .User }}@{{ .Host }}/{{ .Database }}". The
+	// fields and the functions a template may use are listed in the README.
+	// +optional
+	Data map[string]string `json:"data,omitempty"`
+
+	// onlyTemplateKeys writes only the keys built from data, and no default key.
+	// +optional
+	OnlyTemplateKeys bool `json:"onlyTemplateKeys,omitempty"`
 }
 
 // DatabaseInfo holds the non-secret fields of the xpander API's answer.

@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -73,9 +72,18 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// testURI returns a Neon-style connection URI with password percent-encoded.
+// testURI returns a Neon-style connection URI with password percent-encoded, every byte
+// outside the unreserved set escaped, as a URI generator should.
 func testURI(password string) string {
-	return "postgresql://app_user:" + url.PathEscape(strings.ReplaceAll(password, "/", "%2F")) +
+	var enc strings.Builder
+	for _, b := range []byte(password) {
+		if 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("-._~", b) >= 0 {
+			enc.WriteByte(b)
+		} else {
+			fmt.Fprintf(&enc, "%%%02X", b)
+		}
+	}
+	return "postgresql://app_user:" + enc.String() +
 		"@ep-proud-credit-af01jccy.c-2.us-west-2.aws.neon.tech/xpander?channel_binding=require&sslmode=require"
 }
 

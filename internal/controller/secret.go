@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	databasev1alpha1 "github.com/xpander-ai/xpander-db-operator/api/v1alpha1"
+	"github.com/xpander-ai/xpander-db-operator/internal/connsecret"
 	"github.com/xpander-ai/xpander-db-operator/internal/connstring"
 	"github.com/xpander-ai/xpander-db-operator/internal/xpander"
 )
@@ -28,15 +29,21 @@ const (
 	FingerprintAnnotation = "database.xpander.ai/fingerprint"
 
 	// URIKey is the managed Secret's entry holding the connection URI exactly as received.
-	URIKey = "uri"
+	URIKey = connsecret.KeyURI
 )
 
-// secretData builds the managed Secret's data from an API answer.
-func secretData(db *xpander.Database) (map[string][]byte, error) {
-	if err := connstring.Validate(db.ConnectionURI); err != nil {
+// secretData parses the API's connection URI as libpq would and builds the managed Secret's
+// data in the object's shape.
+func secretData(db *xpander.Database, shape *connsecret.Shape) (map[string][]byte, error) {
+	conn, err := connstring.Parse(db.ConnectionURI)
+	if err != nil {
 		return nil, uriFailure(err)
 	}
-	return map[string][]byte{URIKey: []byte(db.ConnectionURI)}, nil
+	data, err := shape.Data(db.ConnectionURI, conn)
+	if err != nil {
+		return nil, fail(databasev1alpha1.InvalidSecretTemplateReason, needsUser, "%w", err)
+	}
+	return data, nil
 }
 
 // fingerprint hashes data in key order, each key and value length-prefixed so that no two
@@ -61,10 +68,11 @@ func intact(s *corev1.Secret) bool {
 	return s.Annotations[FingerprintAnnotation] == fingerprint(s.Data)
 }
 
-// desiredSecret applies the operator's part of a managed Secret onto s: data, type, labels
-// and the fingerprint. Labels and annotations others added are kept. It reports whether
-// anything changed.
-func desiredSecret(s *corev1.Secret, obj *databasev1alpha1.XpanderDatabase, data map[string][]byte) bool {
+// desiredSecret applies the operator's part of a managed Secret onto s: data, type, the
+// template's labels and annotations, the operator's own labels and the fingerprint. Labels
+// and annotations others added are kept. It reports whether anything changed. The type is
+// set only on a new Secret; Kubernetes does not let it change.
+func desiredSecret(s *corev1.Secret, obj *databasev1alpha1.XpanderDatabase, shape *connsecret.Shape, data map[string][]byte) bool {
 	changed := false
 	set := func(m *map[string]string, k, v string) {
 		if *m == nil {
@@ -75,13 +83,19 @@ func desiredSecret(s *corev1.Secret, obj *databasev1alpha1.XpanderDatabase, data
 			changed = true
 		}
 	}
+	for k, v := range shape.Labels {
+		set(&s.Labels, k, v)
+	}
+	for k, v := range shape.Annotations {
+		set(&s.Annotations, k, v)
+	}
 	set(&s.Labels, ManagedByLabel, ManagedByValue)
 	if len(validation.IsValidLabelValue(obj.Name)) == 0 {
 		set(&s.Labels, OwnerLabel, obj.Name) // names longer than 63 characters cannot be label values
 	}
 	set(&s.Annotations, FingerprintAnnotation, fingerprint(data))
 	if s.Type == "" {
-		s.Type = corev1.SecretTypeOpaque
+		s.Type = shape.Type
 		changed = true
 	}
 	if !maps.EqualFunc(s.Data, data, func(a, b []byte) bool { return string(a) == string(b) }) {

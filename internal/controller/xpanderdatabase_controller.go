@@ -27,6 +27,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	databasev1alpha1 "github.com/xpander-ai/xpander-db-operator/api/v1alpha1"
+	"github.com/xpander-ai/xpander-db-operator/internal/connsecret"
 	"github.com/xpander-ai/xpander-db-operator/internal/xpander"
 )
 
@@ -98,6 +99,10 @@ func (r *XpanderDatabaseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, err
 	}
 
+	if err := r.compileShape(s); err != nil {
+		return ctrl.Result{}, err
+	}
+
 	if !r.syncDue(ctx, s) {
 		return ctrl.Result{}, nil
 	}
@@ -133,6 +138,8 @@ type syncState struct {
 	managed *corev1.Secret
 	// keyVersion is the resourceVersion of the key Secret the sync read.
 	keyVersion string
+	// shape is the checked spec.secretTemplate.
+	shape *connsecret.Shape
 	// database is the API's answer; data is the managed Secret's data built from it.
 	database *xpander.Database
 	data     map[string][]byte
@@ -198,6 +205,16 @@ func conflict(name string) *failure {
 	return fail(databasev1alpha1.SecretConflictReason, needsUser,
 		"Secret %s exists and is not owned by this XpanderDatabase; the operator leaves it untouched: "+
 			"delete it or choose another spec.secretName", name)
+}
+
+// compileShape checks spec.secretTemplate before anything is fetched or written.
+func (r *XpanderDatabaseReconciler) compileShape(s *syncState) error {
+	shape, err := connsecret.Compile(s.obj.Spec.SecretTemplate)
+	if err != nil {
+		return fail(databasev1alpha1.InvalidSecretTemplateReason, needsUser, "%w", err)
+	}
+	s.shape = shape
+	return nil
 }
 
 // syncDue decides whether to ask the xpander API now. Everything it looks at is cached, so a
@@ -301,7 +318,7 @@ func (r *XpanderDatabaseReconciler) fetchDatabase(ctx context.Context, s *syncSt
 	if err != nil {
 		return apiFailure(err)
 	}
-	data, err := secretData(db)
+	data, err := secretData(db, s.shape)
 	if err != nil {
 		return err
 	}
@@ -314,9 +331,18 @@ func (r *XpanderDatabaseReconciler) fetchDatabase(ctx context.Context, s *syncSt
 func (r *XpanderDatabaseReconciler) writeSecret(ctx context.Context, s *syncState) error {
 	name := s.obj.ManagedSecretName()
 
+	if s.managed != nil && s.managed.Type != s.shape.Type {
+		// A Secret's type cannot change: replace the Secret.
+		err := r.Delete(ctx, s.managed, client.Preconditions{UID: &s.managed.UID})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return kubeFailure(err, "delete Secret %s to change its type", name)
+		}
+		s.managed = nil
+	}
+
 	if s.managed == nil {
 		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.obj.Namespace, Name: name}}
-		desiredSecret(secret, s.obj, s.data)
+		desiredSecret(secret, s.obj, s.shape, s.data)
 		if err := controllerutil.SetControllerReference(s.obj, secret, r.Scheme()); err != nil {
 			return kubeFailure(err, "set owner of Secret %s", name)
 		}
@@ -335,7 +361,7 @@ func (r *XpanderDatabaseReconciler) writeSecret(ctx context.Context, s *syncStat
 	current := s.managed
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		secret := current.DeepCopy()
-		if !desiredSecret(secret, s.obj, s.data) {
+		if !desiredSecret(secret, s.obj, s.shape, s.data) {
 			return nil
 		}
 		err := r.Update(ctx, secret)
