@@ -3,10 +3,13 @@
 // accepts only TLS and SCRAM, and the xpander API stand-in; it runs the operator against
 // them, applies the sample, connects with psql using only what the operator wrote into the
 // managed Secret, then rotates the database password and checks the operator carries the new
-// connection to the Secret while the old one stops working. Everything it starts is stopped
-// again, on failure and on Ctrl-C too.
+// connection to the Secret while the old one stops working. Before and after the rotation,
+// six clients log in with nothing but the Secret's entries: psql with the URI, with the PG*
+// variables and with the pgpass line, and programs using pgx (Go), pgjdbc (Java) and
+// node-postgres (Node.js) from hack/consumers, which the demo builds first. Everything it
+// starts is stopped again, on failure and on Ctrl-C too.
 //
-//	go run ./hack/demo [--ci] [--keep] [--workdir DIR] [--bin-dir bin] [--assets DIR] [--pg-bin-dir DIR]
+//	go run ./hack/demo [--ci] [--keep] [--workdir DIR] [--bin-dir bin] [--assets DIR] [--pg-bin-dir DIR] [--jdbc-jar FILE]
 package main
 
 import (
@@ -45,8 +48,9 @@ const (
 	databaseID   = "still-meadow-47437464"
 )
 
-// runTimeout bounds the whole run, so that a hung step cannot hold CI for long.
-const runTimeout = 4 * time.Minute
+// runTimeout bounds the whole run, so that a hung step cannot hold CI for long. It leaves
+// room for building the client programs with empty Go and npm caches.
+const runTimeout = 6 * time.Minute
 
 type options struct {
 	ci      bool
@@ -55,6 +59,7 @@ type options struct {
 	binDir  string
 	assets  string
 	pgBin   string
+	jdbcJar string
 }
 
 func main() {
@@ -67,6 +72,7 @@ func main() {
 	flag.StringVar(&o.assets, "assets", os.Getenv("KUBEBUILDER_ASSETS"),
 		"directory holding the envtest kube-apiserver and etcd (`make envtest`); default $KUBEBUILDER_ASSETS")
 	flag.StringVar(&o.pgBin, "pg-bin-dir", "", "PostgreSQL server binaries (default the newest /usr/lib/postgresql/*/bin)")
+	flag.StringVar(&o.jdbcJar, "jdbc-jar", defaultJDBCJar, "the pgjdbc driver's jar (Debian's libpostgresql-jdbc-java)")
 	flag.Parse()
 	os.Exit(run(o))
 }
@@ -134,6 +140,8 @@ type demo struct {
 	manager   *child
 	psqlBin   string
 	pgAccount serverAccount
+	tools     tools
+	built     built
 
 	apiKey          string
 	orgID           string
@@ -145,6 +153,7 @@ type demo struct {
 	secretVersion   string
 	firstPassword   string
 	rotationLatency time.Duration
+	resyncStep      int
 }
 
 type stopper struct {
@@ -189,6 +198,9 @@ func (d *demo) setup() error {
 			return fmt.Errorf("psql is needed: %w", err)
 		}
 	}
+	if d.tools, err = findTools(d.opts.jdbcJar); err != nil {
+		return err
+	}
 
 	parent := os.TempDir()
 	if d.opts.workdir != "" {
@@ -232,13 +244,16 @@ func (d *demo) runSteps(ctx context.Context) error {
 		title string
 		run   func(context.Context) error
 	}{
+		{"Build the pgx, pgjdbc and node-postgres clients in hack/consumers", d.buildConsumers},
 		{"Start a local control plane (etcd and kube-apiserver from envtest)", d.startControlPlane},
 		{"Start PostgreSQL over TLS with a SCRAM login role", d.startPostgres},
 		{"Start the xpander API stand-in over TLS", d.startStandin},
 		{"Install the CRD, start the operator and apply the sample", d.startOperator},
 		{"Wait for Ready and connect with the managed Secret's URI", d.connect},
+		{"Log in with six clients, each given only the Secret's entries", d.consumersFirst},
 		{"Check that a sync with an unchanged answer leaves the Secret alone", d.resyncUnchanged},
 		{"Rotate the database password and follow it through the operator", d.rotate},
+		{"Log in again with the six clients after the rotation", d.consumersRotated},
 		{"Check that no secret reached logs, status or events", d.checkLeaks},
 	}
 	for _, s := range steps {
@@ -249,7 +264,7 @@ func (d *demo) runSteps(ctx context.Context) error {
 			return fmt.Errorf("step %d (%s): %w", d.step, s.title, err)
 		}
 		took := time.Since(began).Round(100 * time.Millisecond)
-		d.timings = append(d.timings, fmt.Sprintf("%d. %-70s %6s", d.step, s.title, took))
+		d.timings = append(d.timings, fmt.Sprintf("%2d. %-70s %6s", d.step, s.title, took))
 	}
 	return nil
 }
@@ -342,7 +357,7 @@ func (d *demo) summary(elapsed time.Duration) {
 	}
 }
 
-// 1. The control plane.
+// 2. The control plane.
 func (d *demo) startControlPlane(ctx context.Context) error {
 	d.note("etcd and kube-apiserver only: no scheduler, no kubelet; the operator runs as a local process")
 	c, err := startCluster(d.opts.assets, d.work)
@@ -362,7 +377,7 @@ func (d *demo) startControlPlane(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// 2. The database.
+// 3. The database.
 func (d *demo) startPostgres(ctx context.Context) error {
 	pg, err := newPostgres(d.opts.pgBin, filepath.Join(d.work, "postgres"), d.pgAccount)
 	if err != nil {
@@ -373,6 +388,11 @@ func (d *demo) startPostgres(ctx context.Context) error {
 	}
 	d.pg = pg
 	d.onStop("PostgreSQL (pg_ctl stop --mode=fast)", pg.stop)
+	// The server's self-signed certificate is its own CA; Node.js is handed it (step 7).
+	d.built.pgCA = filepath.Join(d.work, "postgres-ca.pem")
+	if err := os.WriteFile(d.built.pgCA, pg.certPEM, 0o600); err != nil {
+		return err
+	}
 	if err := pg.start(ctx); err != nil {
 		return err
 	}
@@ -380,7 +400,7 @@ func (d *demo) startPostgres(ctx context.Context) error {
 	// The password has the characters that break naive URI building: '@' and '/' end the
 	// userinfo, '%' starts an escape, '+' is not a space in a URI, ':' separates the user.
 	d.password = "p@ss/w%rd+1:Z#" + randomHex(3)
-	d.secrets.add(d.password, escapeUserinfo(d.password))
+	d.secrets.add(secretForms(d.password)...)
 	_, err = pg.admin(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD %s;\nCREATE DATABASE %s OWNER %s;\n",
 		quoteIdent(roleName), quoteLiteral(d.password), quoteIdent(databaseName), quoteIdent(roleName)))
 	if err != nil {
@@ -418,7 +438,7 @@ func (d *demo) startPostgres(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// 3. The API stand-in.
+// 4. The API stand-in.
 func (d *demo) startStandin(ctx context.Context) error {
 	d.apiKey = "xpk-demo-" + randomHex(16)
 	d.secrets.add(d.apiKey)
@@ -466,7 +486,7 @@ func (d *demo) startStandin(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// 4. The CRD, the operator and the sample.
+// 5. The CRD, the operator and the sample.
 func (d *demo) startOperator(ctx context.Context) error {
 	c := d.cluster
 	d.shell("kubectl apply --server-side -f %s", crdFile)
@@ -532,7 +552,7 @@ func (d *demo) startOperator(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// 5. The first sync and connection.
+// 6. The first sync and connection.
 func (d *demo) connect(ctx context.Context) error {
 	began := time.Now()
 	d.shell("kubectl wait --for=condition=Ready %s --timeout=60s", objectRef)
@@ -569,8 +589,9 @@ func (d *demo) connect(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// 6. A sync that finds nothing new.
+// 8. A sync that finds nothing new.
 func (d *demo) resyncUnchanged(ctx context.Context) error {
+	d.resyncStep = d.step
 	d.note("a spec change makes the operator ask the API at once; the answer is the same, so the Secret must not be written")
 	gen, err := d.patchRefresh(ctx, "2h")
 	if err != nil {
@@ -591,25 +612,34 @@ func (d *demo) resyncUnchanged(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// 7. The rotation.
+// 7. The clients, before the rotation.
+func (d *demo) consumersFirst(ctx context.Context) error {
+	d.note("each client gets the Secret's entries a Pod would, as environment variables or a file, and nothing else")
+	return d.checkConsumers(ctx, true)
+}
+
+// 9. The rotation.
 func (d *demo) rotate(ctx context.Context) error {
 	oldURI, oldVersion := d.uri, d.secretVersion
 
 	// Characters that trip up a second round of decoding ("%2F" must stay those three
 	// characters) and the ones that end a URI's parts ('?', '#', ';', '=', '&', ' ').
 	newPassword := "n3w?p@ss/%2F+;=& #" + randomHex(3)
-	d.secrets.add(newPassword, escapeUserinfo(newPassword))
+	d.secrets.add(secretForms(newPassword)...)
 	d.shell("psql -c \"ALTER ROLE %s PASSWORD '...'\"   # as the database superuser", roleName)
 	if _, err := d.pg.admin(ctx, fmt.Sprintf("ALTER ROLE %s PASSWORD %s;", quoteIdent(roleName),
 		quoteLiteral(newPassword))); err != nil {
 		return fmt.Errorf("change the password: %w", err)
 	}
-	newURI, err := connectionURI(roleName, newPassword, d.pg.port, databaseName)
+	// The new URI also asks for channel binding, which every client must then honour or
+	// ignore without failing; libpq and pgx use it, pgjdbc 42.5 and node-postgres do not.
+	newURI, err := connectionURI(roleName, newPassword, d.pg.port, databaseName, "channel_binding=require")
 	if err != nil {
 		return err
 	}
 	d.password, d.uri = newPassword, newURI
 	d.saw("role %s has a new password (with ? @ / %%2F + ; = & space #)", roleName)
+	d.saw("and the API's new URI adds channel_binding=require to sslmode=require")
 
 	if err := d.writeAnswers(newURI); err != nil {
 		return err
@@ -654,8 +684,8 @@ func (d *demo) rotate(ctx context.Context) error {
 	}
 	d.secretVersion = version
 	d.saw("the managed Secret holds the new URI %s after %s", maskURI(uri), d.rotationLatency)
-	d.saw("its resourceVersion moved %s -> %s, and only now: the unchanged sync in step 6 left it at %s",
-		oldVersion, version, oldVersion)
+	d.saw("its resourceVersion moved %s -> %s, and only now: the unchanged sync in step %d left it at %s",
+		oldVersion, version, d.resyncStep, oldVersion)
 	if err := d.waitObserved(ctx, gen); err != nil {
 		return err
 	}
@@ -687,7 +717,12 @@ func (d *demo) rotate(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// 8. Nothing secret in what the operator writes for people to read.
+// 10. The clients, after the rotation.
+func (d *demo) consumersRotated(ctx context.Context) error {
+	return d.checkConsumers(ctx, false)
+}
+
+// 11. Nothing secret in what the operator writes for people to read.
 func (d *demo) checkLeaks(ctx context.Context) error {
 	sources := map[string]func() (string, error){
 		"operator log": func() (string, error) { return readString(d.manager.logPath) },
@@ -707,6 +742,7 @@ func (d *demo) checkLeaks(ctx context.Context) error {
 		secrets[name] = password
 		secrets[name+", URI-encoded"] = escapeUserinfo(password)
 		secrets[name+", JSON-escaped"] = strings.Trim(string(quoted), `"`)
+		secrets[name+", pgpass-escaped"] = pgpassEscape(password)
 	}
 	for _, name := range []string{"operator log", "stand-in log", "object (YAML)", "events (YAML)"} {
 		text, err := sources[name]()
@@ -724,17 +760,18 @@ func (d *demo) checkLeaks(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// connectWith runs psql with uri and checks the session is encrypted.
+// connectWith runs psql with uri, checks it is logged in as the role and that the session
+// is encrypted.
 func (d *demo) connectWith(ctx context.Context, uri string) error {
-	d.shell("psql \"%s\" -Atc 'SELECT 1'", maskURI(uri))
-	res, err := d.psql(ctx, uri, "SELECT 1")
+	d.shell("psql \"%s\" -Atc '%s'", maskURI(uri), consumerQuery)
+	res, err := d.psql(ctx, uri, consumerQuery)
 	if err != nil {
 		return fmt.Errorf("connect with the managed Secret's URI: %w", err)
 	}
-	if got := strings.TrimSpace(res.stdout); got != "1" {
-		return fmt.Errorf("SELECT 1 returned %q", got)
+	if got := strings.TrimSpace(res.stdout); got != roleName {
+		return fmt.Errorf("%s returned %q, want %q", consumerQuery, got, roleName)
 	}
-	d.saw("SELECT 1 -> %s", strings.TrimSpace(res.stdout))
+	d.saw("%s -> %s", consumerQuery, strings.TrimSpace(res.stdout))
 	res, err = d.psql(ctx, uri, "SELECT version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl")
 	if err != nil {
 		return err

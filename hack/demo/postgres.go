@@ -27,6 +27,7 @@ type postgres struct {
 	logPath string
 	port    int
 	account serverAccount
+	certPEM []byte // the server's self-signed certificate, which is also its CA
 }
 
 // serverAccount is the OS account the server runs as.
@@ -175,6 +176,7 @@ func (pg *postgres) initialise(ctx context.Context) error {
 	if err := pg.writeFile(certPath, cert, 0o644); err != nil {
 		return err
 	}
+	pg.certPEM = cert
 	// PostgreSQL refuses a key that others can read.
 	if err := pg.writeFile(keyPath, key, 0o600); err != nil {
 		return err

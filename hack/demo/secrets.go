@@ -54,12 +54,12 @@ func escapeUserinfo(s string) string {
 	return b.String()
 }
 
-// connectionURI builds the URI the stand-in hands out, and checks that a URI parser reads
-// the same user and password back, so that a broken URI is the demo's fault and not blamed
-// on the operator.
-func connectionURI(user, password string, port int, database string) (string, error) {
-	uri := fmt.Sprintf("postgresql://%s:%s@127.0.0.1:%d/%s?sslmode=require",
-		escapeUserinfo(user), escapeUserinfo(password), port, database)
+// connectionURI builds the URI the stand-in hands out, with sslmode=require and any further
+// query parameters, and checks that a URI parser reads the same user and password back, so
+// that a broken URI is the demo's fault and not blamed on the operator.
+func connectionURI(user, password string, port int, database string, params ...string) (string, error) {
+	uri := fmt.Sprintf("postgresql://%s:%s@127.0.0.1:%d/%s?%s", escapeUserinfo(user),
+		escapeUserinfo(password), port, database, strings.Join(append([]string{"sslmode=require"}, params...), "&"))
 	u, err := url.Parse(uri)
 	if err != nil {
 		return "", fmt.Errorf("parse the demo's own connection URI: %w", err)
@@ -68,6 +68,18 @@ func connectionURI(user, password string, port int, database string) (string, er
 		return "", fmt.Errorf("the demo's connection URI does not read back as its user and password")
 	}
 	return uri, nil
+}
+
+// pgpassEscape writes s as a field of a .pgpass line, where a backslash makes the next
+// character literal.
+func pgpassEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `:`, `\:`, `*`, `\*`).Replace(s)
+}
+
+// secretForms is a password in every form the demo may come across: as typed, in a URI or
+// JDBC URL, and in a .pgpass line. The masker hides each of them.
+func secretForms(password string) []string {
+	return []string{password, escapeUserinfo(password), pgpassEscape(password)}
 }
 
 // maskURI shows a connection URI with its password replaced, for printing.
