@@ -101,6 +101,14 @@ func sameAsLibpq(c *connstring.Conn, opts map[string]string) error {
 		problems = append(problems, err.Error())
 	}
 	check("servers", c.Hosts, servers)
+	filled := make([]string, len(servers))
+	for i, s := range servers {
+		filled[i] = s.Port
+		if filled[i] == "" {
+			filled[i] = "5432" // libpq's DEF_PGPORT
+		}
+	}
+	check("PortList", c.PortList(), strings.Join(filled, ","))
 
 	for _, kw := range libpqref.Keywords() {
 		value, set := c.Param(kw)

@@ -5,26 +5,28 @@
 //
 // The grammar, as libpq implements it:
 //
-//		postgresql://[user[:password]@][host][:port][,host[:port]...][/dbname][?key=value[&...]]
+//	postgresql://[user[:password]@][host][:port][,host[:port]...][/dbname][?key=value[&...]]
 //
-//	  - The scheme is postgresql:// or postgres://, in lower case.
-//	  - The user information ends at the first @ that comes before any /. The user name ends
-//	    at its first :, and everything from there to that @ is the password, so a password
-//	    may hold a raw : but an @ or / in it must be percent-encoded.
-//	  - Hosts are separated by commas, each with an optional :port. A host that starts with
-//	    [ is an IPv6 address that runs to the next ], after which only :, /, ?, , or the end
-//	    may follow. A host list with no host and no port leaves libpq on its default (the
-//	    Unix socket). A percent-encoded / starts a socket directory, a percent-encoded comma
-//	    separates hosts once libpq splits its host list.
-//	  - The database name runs from the / after the hosts to the first ?; an empty one sets
-//	    nothing.
-//	  - The query is key=value pairs joined by &. Each pair needs exactly one =, a trailing &
-//	    is allowed, and the key must be a libpq 15 keyword, or ssl=true, which libpq reads as
-//	    sslmode=require, or requiressl. A key given twice takes its last value. Query values
-//	    override what the user information, host list and path said.
-//	  - Every part is percent-decoded: %XY with two hexadecimal digits in either case, + is a
-//	    plus and not a space, %00 and a % without two hexadecimal digits are refused. There
-//	    is no fragment: a # is an ordinary character.
+// Its rules:
+//
+//   - The scheme is postgresql:// or postgres://, in lower case.
+//   - The user information ends at the first @ that comes before any /. The user name ends
+//     at its first :, and everything from there to that @ is the password, so a password
+//     may hold a raw : but an @ or / in it must be percent-encoded.
+//   - Hosts are separated by commas, each with an optional :port. A host that starts with
+//     [ is an IPv6 address that runs to the next ], after which only :, /, ?, , or the end
+//     may follow. A host list with no host and no port leaves libpq on its default (the
+//     Unix socket). A percent-encoded / starts a socket directory, a percent-encoded comma
+//     separates hosts once libpq splits its host list.
+//   - The database name runs from the / after the hosts to the first ?; an empty one sets
+//     nothing.
+//   - The query is key=value pairs joined by &. Each pair needs exactly one =, a trailing &
+//     is allowed, and the key must be a libpq 15 keyword, or ssl=true, which libpq reads as
+//     sslmode=require, or requiressl. A key given twice takes its last value. Query values
+//     override what the user information, host list and path said.
+//   - Every part is percent-decoded: %XY with two hexadecimal digits in either case, + is a
+//     plus and not a space, %00 and a % without two hexadecimal digits are refused. There
+//     is no fragment: a # is an ordinary character.
 //
 // Where this package refuses what libpq accepts, on purpose:
 //
