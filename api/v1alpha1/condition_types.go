@@ -12,6 +12,11 @@ const (
 	// sync, a spec change not yet acted on, or a retry after a transient failure.
 	ReconcilingCondition = "Reconciling"
 
+	// WorkloadsRestartedCondition reports the last rotation's rollout restarts: True when
+	// every rolloutRestartTargets workload was restarted, False with the failures otherwise.
+	// It is absent when there are no targets. It does not affect Ready.
+	WorkloadsRestartedCondition = "WorkloadsRestarted"
+
 	// StalledCondition is True when the operator cannot go on without a person: a missing or
 	// rejected API key, or a Secret name taken by a Secret the operator does not own. It is
 	// retried when the referenced Secrets change, and slowly otherwise.
@@ -22,6 +27,20 @@ const (
 const (
 	// SyncedReason: the managed Secret matches the API's latest answer.
 	SyncedReason = "Synced"
+
+	// RotatedReason: a sync found a new credential and wrote it (an event, and the
+	// WorkloadsRestarted reason when every target was restarted).
+	RotatedReason = "Rotated"
+
+	// SuspendedReason: spec.suspend is true; nothing is synced.
+	SuspendedReason = "Suspended"
+
+	// RestartFailedReason: at least one rolloutRestartTargets workload could not be
+	// restarted (missing, or the operator may not patch it).
+	RestartFailedReason = "RestartFailed"
+
+	// InvalidScheduleReason: spec.schedule or spec.timeZone cannot be read.
+	InvalidScheduleReason = "InvalidSchedule"
 
 	// ProgressingReason: a sync is due and has not finished yet.
 	ProgressingReason = "Progressing"

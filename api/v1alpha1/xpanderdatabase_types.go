@@ -56,6 +56,49 @@ type XpanderDatabaseSpec struct {
 	// +optional
 	RefreshInterval *metav1.Duration `json:"refreshInterval,omitempty"`
 
+	// schedule is a cron schedule in the standard five-field syntax (minute hour
+	// day-of-month month day-of-week, e.g. "0 3 * * 0" for Sundays at 03:00), for teams that
+	// want rotations to land in a maintenance window. When set, it replaces refreshInterval:
+	// after each successful sync the next one is at the schedule's next time. Changes to the
+	// spec or the key Secret, and the sync-request annotations, still sync at once.
+	// +kubebuilder:validation:MinLength=9
+	// +kubebuilder:validation:MaxLength=100
+	// +kubebuilder:validation:Pattern=`^(\S+\s+){4}\S+$`
+	// +optional
+	Schedule string `json:"schedule,omitempty"`
+
+	// timeZone is the IANA time zone schedule is read in, e.g. "Europe/Berlin". Defaults to
+	// UTC. Only valid with schedule.
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$`
+	// +optional
+	TimeZone string `json:"timeZone,omitempty"`
+
+	// suspend pauses syncing: while true the operator makes no API call and writes nothing,
+	// and the managed Secret keeps its last connection. Defaults to false.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+
+	// rolloutRestartTargets are workloads in the same namespace to restart when the
+	// credential rotates, so that pods holding the old password in memory or in their
+	// environment pick up the new one. On a rotation (and only then: not on a sync that
+	// changes nothing, not on an operator restart, not on the first sync) the operator
+	// sets the annotation database.xpander.ai/restartedAt on each target's pod template,
+	// once per rotation; the workload controller then rolls the pods as
+	// `kubectl rollout restart` would. Failures are reported in the WorkloadsRestarted
+	// condition and never hold up the Secret.
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=map
+	// +listMapKey=kind
+	// +listMapKey=name
+	// +optional
+	RolloutRestartTargets []RolloutRestartTarget `json:"rolloutRestartTargets,omitempty"`
+
+	// restartOnFirstSync also restarts rolloutRestartTargets after the object's first
+	// successful sync, for workloads started before the Secret existed. Defaults to false.
+	// +optional
+	RestartOnFirstSync bool `json:"restartOnFirstSync,omitempty"`
+
 	// secretTemplate shapes the managed Secret: which of the default keys it holds and under
 	// which names, extra keys built from templates, its type, labels and annotations. Without
 	// it the Secret holds every default key (see the README), type Opaque.
@@ -112,6 +155,20 @@ type SecretTemplate struct {
 	OnlyTemplateKeys bool `json:"onlyTemplateKeys,omitempty"`
 }
 
+// RolloutRestartTarget names a workload to restart on rotation.
+type RolloutRestartTarget struct {
+	// kind of the workload.
+	// +kubebuilder:validation:Enum=Deployment;StatefulSet;DaemonSet
+	// +required
+	Kind string `json:"kind"`
+
+	// name of the workload, in the XpanderDatabase's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+}
+
 // DatabaseInfo holds the non-secret fields of the xpander API's answer.
 type DatabaseInfo struct {
 	// id of the organization's database project, as the xpander API reports it.
@@ -159,6 +216,23 @@ type XpanderDatabaseStatus struct {
 	// +optional
 	NextSyncTime *metav1.Time `json:"nextSyncTime,omitempty"`
 
+	// lastRotationTime is when a sync last found a credential different from the one the
+	// managed Secret held.
+	// +optional
+	LastRotationTime *metav1.Time `json:"lastRotationTime,omitempty"`
+
+	// credentialFingerprint is a salted SHA-256 of the current connection URI. It changes
+	// exactly when the credential does and cannot be turned back into it. The managed
+	// Secret carries it as the annotation database.xpander.ai/credential-fingerprint.
+	// +optional
+	CredentialFingerprint string `json:"credentialFingerprint,omitempty"`
+
+	// lastHandledSyncRequest is the value of the sync-request annotation
+	// (database.xpander.ai/sync-requested-at or reconcile.fluxcd.io/requestedAt) the
+	// operator last acted on.
+	// +optional
+	LastHandledSyncRequest string `json:"lastHandledSyncRequest,omitempty"`
+
 	// apiKeySecretVersion is the resourceVersion of the key Secret used by the latest
 	// successful sync. A key Secret with another version is synced again at once.
 	// +optional
@@ -177,6 +251,7 @@ type XpanderDatabaseStatus struct {
 // +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.status.secretName`
 // +kubebuilder:printcolumn:name="Last Sync",type=date,JSONPath=`.status.lastSyncTime`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.timeZone) || has(self.spec.schedule)",message="spec.timeZone is only valid with spec.schedule"
 // +kubebuilder:validation:XValidation:rule="self.spec.apiKeySecretRef.name != (has(self.spec.secretName) ? self.spec.secretName : self.metadata.name)",message="the managed Secret (spec.secretName, or the object's name when unset) must not be the Secret that holds the API key"
 type XpanderDatabase struct {
 	metav1.TypeMeta `json:",inline"`

@@ -28,6 +28,10 @@ const (
 	// operator can tell a hand-edited Secret from its own without asking the xpander API.
 	FingerprintAnnotation = "database.xpander.ai/fingerprint"
 
+	// CredentialFingerprintAnnotation carries status.credentialFingerprint on the managed
+	// Secret, and on the pod templates of rolloutRestartTargets after a rotation.
+	CredentialFingerprintAnnotation = "database.xpander.ai/credential-fingerprint"
+
 	// URIKey is the managed Secret's entry holding the connection URI exactly as received.
 	URIKey = connsecret.KeyURI
 )
@@ -63,6 +67,17 @@ func writeField(h interface{ Write([]byte) (int, error) }, b []byte) {
 	_, _ = h.Write(b)
 }
 
+// credentialFingerprint fingerprints a connection URI for status and annotations: a SHA-256
+// salted with the object's UID, so that equal credentials of different objects do not
+// look alike and the value cannot be looked up in a table of hashed passwords.
+func credentialFingerprint(obj *databasev1alpha1.XpanderDatabase, uri string) string {
+	h := sha256.New()
+	writeField(h, []byte("xpander-db-operator credential v1"))
+	writeField(h, []byte(obj.UID))
+	writeField(h, []byte(uri))
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
 // intact reports whether a managed Secret still holds what the operator last wrote into it.
 func intact(s *corev1.Secret) bool {
 	return s.Annotations[FingerprintAnnotation] == fingerprint(s.Data)
@@ -72,7 +87,7 @@ func intact(s *corev1.Secret) bool {
 // template's labels and annotations, the operator's own labels and the fingerprint. Labels
 // and annotations others added are kept. It reports whether anything changed. The type is
 // set only on a new Secret; Kubernetes does not let it change.
-func desiredSecret(s *corev1.Secret, obj *databasev1alpha1.XpanderDatabase, shape *connsecret.Shape, data map[string][]byte) bool {
+func desiredSecret(s *corev1.Secret, obj *databasev1alpha1.XpanderDatabase, shape *connsecret.Shape, data map[string][]byte, credential string) bool {
 	changed := false
 	set := func(m *map[string]string, k, v string) {
 		if *m == nil {
@@ -94,6 +109,7 @@ func desiredSecret(s *corev1.Secret, obj *databasev1alpha1.XpanderDatabase, shap
 		set(&s.Labels, OwnerLabel, obj.Name) // names longer than 63 characters cannot be label values
 	}
 	set(&s.Annotations, FingerprintAnnotation, fingerprint(data))
+	set(&s.Annotations, CredentialFingerprintAnnotation, credential)
 	if s.Type == "" {
 		s.Type = shape.Type
 		changed = true

@@ -108,7 +108,11 @@ func (r *XpanderDatabaseReconciler) SetupWithManager(mgr ctrl.Manager, opts Opti
 
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("xpanderdatabase").
-		For(&databasev1alpha1.XpanderDatabase{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Status writes change neither the generation nor the annotations, so the
+		// operator's own status patches do not come back as work; a sync-request
+		// annotation does.
+		For(&databasev1alpha1.XpanderDatabase{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Secret{}).
 		WatchesRawSource(source.Kind(secretMetadata, secretMeta,
 			handler.TypedEnqueueRequestsFromMapFunc(r.objectsForSecret),

@@ -28,6 +28,7 @@ import (
 
 	databasev1alpha1 "github.com/xpander-ai/xpander-db-operator/api/v1alpha1"
 	"github.com/xpander-ai/xpander-db-operator/internal/connsecret"
+	"github.com/xpander-ai/xpander-db-operator/internal/schedule"
 	"github.com/xpander-ai/xpander-db-operator/internal/xpander"
 )
 
@@ -67,6 +68,8 @@ type syncRecord struct {
 	generation int64
 	keyVersion string
 	next       time.Time
+	credential string
+	request    string
 }
 
 // +kubebuilder:rbac:groups=database.xpander.ai,resources=xpanderdatabases,verbs=get;list;watch
@@ -89,6 +92,10 @@ func (r *XpanderDatabaseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		// The managed Secret is garbage collected through its owner reference.
 		return ctrl.Result{}, nil
 	}
+	if obj.Spec.Suspend {
+		logf.FromContext(ctx).V(1).Info("suspended; not syncing")
+		return ctrl.Result{}, nil
+	}
 
 	s := &syncState{obj: obj, before: obj.DeepCopy(), now: r.now()}
 	defer func() {
@@ -100,6 +107,10 @@ func (r *XpanderDatabaseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 
 	if err := r.compileShape(s); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	if err := r.readSchedule(s); err != nil {
 		return ctrl.Result{}, err
 	}
 
@@ -124,6 +135,8 @@ func (r *XpanderDatabaseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, err
 	}
 
+	r.restartWorkloads(ctx, s)
+
 	s.synced = true
 	return ctrl.Result{}, nil
 }
@@ -138,8 +151,17 @@ type syncState struct {
 	managed *corev1.Secret
 	// keyVersion is the resourceVersion of the key Secret the sync read.
 	keyVersion string
-	// shape is the checked spec.secretTemplate.
-	shape *connsecret.Shape
+	// shape is the checked spec.secretTemplate; schedule the checked sync schedule.
+	shape    *connsecret.Shape
+	schedule *schedule.Schedule
+	// request is the sync-request annotations' value, "" when there is none.
+	request string
+	// credential fingerprints the connection just fetched; rotated is set when it differs
+	// from the one the previous successful sync wrote.
+	credential string
+	rotated    bool
+	// restarts records what restartWorkloads did, when it ran.
+	restarts *restartReport
 	// database is the API's answer; data is the managed Secret's data built from it.
 	database *xpander.Database
 	data     map[string][]byte
@@ -207,6 +229,35 @@ func conflict(name string) *failure {
 			"delete it or choose another spec.secretName", name)
 }
 
+// readSchedule checks spec.schedule and spec.timeZone.
+func (r *XpanderDatabaseReconciler) readSchedule(s *syncState) error {
+	sched, err := schedule.For(s.obj)
+	if err != nil {
+		return fail(databasev1alpha1.InvalidScheduleReason, needsUser, "%w", err)
+	}
+	s.schedule = sched
+	return nil
+}
+
+// Annotations that request a sync now. Any new value does; the operator records the value
+// it acted on in status.lastHandledSyncRequest. Flux's is accepted so that `flux reconcile`
+// style tooling works unchanged.
+const (
+	SyncRequestAnnotation     = "database.xpander.ai/sync-requested-at"
+	FluxSyncRequestAnnotation = "reconcile.fluxcd.io/requestedAt"
+)
+
+// syncRequest returns the sync-request annotations' combined value, "" when neither is set.
+func syncRequest(obj *databasev1alpha1.XpanderDatabase) string {
+	var parts []string
+	for _, a := range []string{SyncRequestAnnotation, FluxSyncRequestAnnotation} {
+		if v := obj.Annotations[a]; v != "" {
+			parts = append(parts, v)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
 // compileShape checks spec.secretTemplate before anything is fetched or written.
 func (r *XpanderDatabaseReconciler) compileShape(s *syncState) error {
 	shape, err := connsecret.Compile(s.obj.Spec.SecretTemplate)
@@ -221,10 +272,13 @@ func (r *XpanderDatabaseReconciler) compileShape(s *syncState) error {
 // reconciliation that is not due makes no request at all.
 func (r *XpanderDatabaseReconciler) syncDue(ctx context.Context, s *syncState) bool {
 	last, ok := r.lastSync(s.obj)
+	s.request = syncRequest(s.obj)
 	why := ""
 	switch {
 	case !ok:
 		why = "not synced"
+	case s.request != "" && s.request != last.request:
+		why = "sync requested"
 	case last.generation != s.obj.Generation:
 		why = "spec changed"
 	case !s.now.Before(last.next):
@@ -260,6 +314,8 @@ func (r *XpanderDatabaseReconciler) lastSync(obj *databasev1alpha1.XpanderDataba
 		generation: st.ObservedGeneration,
 		keyVersion: st.APIKeySecretVersion,
 		next:       st.NextSyncTime.Time,
+		credential: st.CredentialFingerprint,
+		request:    st.LastHandledSyncRequest,
 	}, true
 }
 
@@ -323,6 +379,12 @@ func (r *XpanderDatabaseReconciler) fetchDatabase(ctx context.Context, s *syncSt
 		return err
 	}
 	s.database, s.data = db, data
+	s.credential = credentialFingerprint(s.obj, db.ConnectionURI)
+	if last, ok := r.lastSync(s.obj); ok && last.credential != "" {
+		s.rotated = last.credential != s.credential
+	} else if prev := s.obj.Status.CredentialFingerprint; prev != "" {
+		s.rotated = prev != s.credential
+	}
 	return nil
 }
 
@@ -342,7 +404,7 @@ func (r *XpanderDatabaseReconciler) writeSecret(ctx context.Context, s *syncStat
 
 	if s.managed == nil {
 		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.obj.Namespace, Name: name}}
-		desiredSecret(secret, s.obj, s.shape, s.data)
+		desiredSecret(secret, s.obj, s.shape, s.data, s.credential)
 		if err := controllerutil.SetControllerReference(s.obj, secret, r.Scheme()); err != nil {
 			return kubeFailure(err, "set owner of Secret %s", name)
 		}
@@ -361,7 +423,7 @@ func (r *XpanderDatabaseReconciler) writeSecret(ctx context.Context, s *syncStat
 	current := s.managed
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		secret := current.DeepCopy()
-		if !desiredSecret(secret, s.obj, s.shape, s.data) {
+		if !desiredSecret(secret, s.obj, s.shape, s.data, s.credential) {
 			return nil
 		}
 		err := r.Update(ctx, secret)
@@ -427,7 +489,7 @@ func (r *XpanderDatabaseReconciler) finish(ctx context.Context, s *syncState, er
 	switch {
 	case err != nil:
 		f = asFailure(err)
-		r.markFailed(obj, f, interval)
+		r.markFailed(obj, f, interval, s.request)
 		switch f.policy {
 		case needsUser:
 			result.RequeueAfter = interval
@@ -438,7 +500,7 @@ func (r *XpanderDatabaseReconciler) finish(ctx context.Context, s *syncState, er
 		result.RequeueAfter = s.next.Sub(r.now())
 	case s.synced:
 		r.markSynced(s, interval)
-		result.RequeueAfter = interval
+		result.RequeueAfter = obj.Status.NextSyncTime.Sub(r.now())
 	}
 
 	if perr := r.patchStatus(ctx, s.before, obj); perr != nil {
@@ -453,6 +515,8 @@ func (r *XpanderDatabaseReconciler) finish(ctx context.Context, s *syncState, er
 			rec.generation = obj.Generation
 			rec.keyVersion = obj.Status.APIKeySecretVersion
 			rec.next = obj.Status.NextSyncTime.Time
+			rec.credential = obj.Status.CredentialFingerprint
+			rec.request = obj.Status.LastHandledSyncRequest
 		}
 		r.recent.Store(client.ObjectKeyFromObject(obj), rec)
 	}
@@ -471,7 +535,7 @@ func (r *XpanderDatabaseReconciler) finish(ctx context.Context, s *syncState, er
 func (r *XpanderDatabaseReconciler) markSynced(s *syncState, interval time.Duration) {
 	obj, db := s.obj, s.database
 	now := metav1.NewTime(s.now)
-	next := metav1.NewTime(s.now.Add(interval))
+	next := metav1.NewTime(s.schedule.Next(s.now))
 
 	obj.Status.ObservedGeneration = obj.Generation
 	obj.Status.SecretName = obj.ManagedSecretName()
@@ -481,6 +545,12 @@ func (r *XpanderDatabaseReconciler) markSynced(s *syncState, interval time.Durat
 	obj.Status.LastSyncTime = &now
 	obj.Status.NextSyncTime = &next
 	obj.Status.APIKeySecretVersion = s.keyVersion
+	obj.Status.CredentialFingerprint = s.credential
+	obj.Status.LastHandledSyncRequest = s.request
+	if s.rotated {
+		obj.Status.LastRotationTime = &now
+	}
+	r.markRestarts(obj, s.restarts)
 
 	setCondition(obj, databasev1alpha1.ReadyCondition, metav1.ConditionTrue, databasev1alpha1.SyncedReason,
 		fmt.Sprintf("Secret %s holds the connection to database %s", obj.Status.SecretName, db.ID))
@@ -488,9 +558,12 @@ func (r *XpanderDatabaseReconciler) markSynced(s *syncState, interval time.Durat
 	meta.RemoveStatusCondition(&obj.Status.Conditions, databasev1alpha1.StalledCondition)
 }
 
-func (r *XpanderDatabaseReconciler) markFailed(obj *databasev1alpha1.XpanderDatabase, f *failure, interval time.Duration) {
+func (r *XpanderDatabaseReconciler) markFailed(obj *databasev1alpha1.XpanderDatabase, f *failure, interval time.Duration, request string) {
 	msg := f.Error()
 	obj.Status.ObservedGeneration = obj.Generation
+	if request != "" {
+		obj.Status.LastHandledSyncRequest = request
+	}
 	setCondition(obj, databasev1alpha1.ReadyCondition, metav1.ConditionFalse, f.reason, msg)
 
 	switch f.policy {
@@ -544,9 +617,18 @@ func (r *XpanderDatabaseReconciler) emitEvents(s *syncState, f *failure) {
 		return
 	}
 	obj := s.obj
-	if s.secretEvent != "" {
+	switch {
+	case s.synced && s.rotated:
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, databasev1alpha1.RotatedReason, "Rotate",
+			"the credential for database %s changed; Secret %s holds the new one%s",
+			s.database.ID, obj.ManagedSecretName(), s.restarts.summary())
+	case s.secretEvent != "":
 		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, databasev1alpha1.SyncedReason, "Sync",
 			"%s Secret %s with the connection to database %s", s.secretEvent, obj.ManagedSecretName(), s.database.ID)
+	}
+	if s.restarts != nil && len(s.restarts.failed) > 0 {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, databasev1alpha1.RestartFailedReason, "Restart",
+			"%s", s.restarts.failureMessage())
 	}
 	if f == nil {
 		return

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	databasev1alpha1 "github.com/xpander-ai/xpander-db-operator/api/v1alpha1"
+	"github.com/xpander-ai/xpander-db-operator/internal/schedule"
 	"github.com/xpander-ai/xpander-db-operator/internal/xpander/xpandertest"
 )
 
@@ -44,8 +45,8 @@ func TestCreatingAnXpanderDatabaseWritesTheManagedSecret(t *testing.T) {
 	}))
 	g.Expect(obj.Status.ObservedGeneration).To(Equal(obj.Generation))
 	g.Expect(obj.Status.LastSyncTime).NotTo(BeNil())
-	g.Expect(obj.Status.NextSyncTime.Sub(obj.Status.LastSyncTime.Time)).To(Equal(time.Hour),
-		"the default refresh interval is one hour")
+	g.Expect(obj.Status.NextSyncTime.Sub(obj.Status.LastSyncTime.Time)).To(Equal(time.Hour+schedule.Jitter(obj.UID, 5*time.Minute)),
+		"the default refresh interval is one hour, plus the object's own jitter")
 	g.Expect(ready(obj).Reason).To(Equal(databasev1alpha1.SyncedReason))
 	g.Expect(kstatus(t, obj)).To(Equal(status.CurrentStatus))
 	g.Eventually(f.eventReasons).Should(ContainElement(databasev1alpha1.SyncedReason))
@@ -65,7 +66,7 @@ func TestAnUpstreamChangeReachesTheSecretAfterTheRefreshInterval(t *testing.T) {
 	f.create()
 	first := f.waitReady()
 	g := f.g
-	g.Expect(first.Status.NextSyncTime.Sub(first.Status.LastSyncTime.Time)).To(Equal(10 * time.Minute))
+	g.Expect(first.Status.NextSyncTime.Sub(first.Status.LastSyncTime.Time)).To(Equal(10*time.Minute + schedule.Jitter(first.UID, time.Minute)))
 
 	rotated := testURI("rotated/P@ss%+2")
 	usedSecrets.add(rotated, "rotated/P@ss%+2")
@@ -76,7 +77,7 @@ func TestAnUpstreamChangeReachesTheSecretAfterTheRefreshInterval(t *testing.T) {
 	g.Consistently(func() string { return string(f.secret("db").Data[URIKey]) }, 2*time.Second).Should(Equal(f.uri))
 	g.Expect(standin.Calls(f.apiKey)).To(Equal(1))
 
-	testClock.Advance(10*time.Minute + time.Second)
+	testClock.Advance(first.Status.NextSyncTime.Sub(testClock.Now()) + time.Second)
 	f.touch("db")
 	g.Eventually(func() string { return string(f.secret("db").Data[URIKey]) }).Should(Equal(rotated))
 	obj := f.waitReady()
@@ -90,7 +91,7 @@ func TestAnUnchangedRefreshDoesNotWriteTheSecret(t *testing.T) {
 	first := f.waitReady()
 	before := f.secret("db")
 
-	testClock.Advance(time.Hour + time.Second)
+	testClock.Advance(first.Status.NextSyncTime.Sub(testClock.Now()) + time.Second)
 	f.touch("db")
 	touched := f.secret("db").ResourceVersion
 
