@@ -309,12 +309,8 @@ func (d *demo) psqlEnvConsumer(ctx context.Context, data map[string]string) (res
 	if len(vars) == 0 {
 		return result{}, errors.New("the managed Secret has no PG* entries")
 	}
-	names := make([]string, len(vars))
-	for i, kv := range vars {
-		names[i], _, _ = strings.Cut(kv, "=")
-	}
 	d.shell("env %s psql -Atc '%s'   # each variable set from the Secret's entry of that name",
-		strings.Join(names, "=... ")+"=...", consumerQuery)
+		elided(vars), consumerQuery)
 	return command{
 		argv: []string{d.psqlBin, "-X", "-w", "-Atc", consumerQuery},
 		env:  d.consumerEnv(vars...),
@@ -333,8 +329,8 @@ func (d *demo) psqlPassfileConsumer(ctx context.Context, data map[string]string)
 	if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
 		return result{}, err
 	}
-	d.shell("kubectl get secret %s -o jsonpath='{.data.pgpass}' | base64 -d > %s; chmod 600 %s", managedSecret, path, path)
-	d.shell("env PGPASSFILE=%s PGHOST=... PGPORT=... PGDATABASE=... PGUSER=... PGSSLMODE=... psql -Atc '%s'", path, consumerQuery)
+	d.shell("(umask 077; kubectl get secret %s -o jsonpath='{.data.pgpass}' | base64 -d > %s)", managedSecret, path)
+	d.shell("env PGPASSFILE=%s %s psql -Atc '%s'", path, elided(pgVars(data, "PGPASSWORD")), consumerQuery)
 	return d.psqlPassfile(ctx, data, path)
 }
 
@@ -343,6 +339,16 @@ func (d *demo) psqlPassfile(ctx context.Context, data map[string]string, path st
 		argv: []string{d.psqlBin, "-X", "-w", "-Atc", consumerQuery},
 		env:  d.consumerEnv(append(pgVars(data, "PGPASSWORD"), "PGPASSFILE="+path)...),
 	}.run(ctx)
+}
+
+// elided shows NAME=value variables as NAME=... for printing.
+func elided(vars []string) string {
+	names := make([]string, len(vars))
+	for i, kv := range vars {
+		name, _, _ := strings.Cut(kv, "=")
+		names[i] = name + "=..."
+	}
+	return strings.Join(names, " ")
 }
 
 // 4. The pgx program with DATABASE_URL.
