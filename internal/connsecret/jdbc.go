@@ -10,8 +10,7 @@ import (
 var pgjdbcOrder = []string{
 	"sslmode", "channel_binding", "sslcert", "sslkey", "sslrootcert", "sslpassword",
 	"application_name", "connect_timeout", "options", "target_session_attrs",
-	"load_balance_hosts", "keepalives", "gssencmode", "gsslib", "krbsrvname", "replication",
-	"service",
+	"keepalives", "gssencmode", "gsslib", "krbsrvname", "replication", "service",
 }
 
 // pgjdbcParam maps libpq parameter names to pgjdbc's where pgjdbc has an equivalent
@@ -45,14 +44,6 @@ func pgjdbcValue(key, value string) (name, v string, ok bool) {
 		}
 		v, ok = types[value]
 		return "targetServerType", v, ok
-	case "load_balance_hosts":
-		switch value {
-		case "random":
-			return "loadBalanceHosts", "true", true
-		case "disable":
-			return "loadBalanceHosts", "false", true
-		}
-		return "", "", false
 	case "keepalives":
 		return "tcpKeepAlive", map[bool]string{true: "true", false: "false"}[value != "0"], true
 	}

@@ -42,7 +42,6 @@ var libpqEnv = map[string]string{
 	"options":                  "PGOPTIONS",
 	"application_name":         "PGAPPNAME",
 	"sslmode":                  "PGSSLMODE",
-	"requiressl":               "PGREQUIRESSL",
 	"sslcompression":           "PGSSLCOMPRESSION",
 	"sslcert":                  "PGSSLCERT",
 	"sslkey":                   "PGSSLKEY",
@@ -59,7 +58,6 @@ var libpqEnv = map[string]string{
 	"connect_timeout":          "PGCONNECT_TIMEOUT",
 	"client_encoding":          "PGCLIENTENCODING",
 	"target_session_attrs":     "PGTARGETSESSIONATTRS",
-	"load_balance_hosts":       "PGLOADBALANCEHOSTS",
 }
 
 // DefaultKeys builds every default entry from the URI as received and its parsed form. An

@@ -30,10 +30,11 @@ import (
 
 // One control plane, one manager and one stand-in API serve every test in this package.
 var (
-	k8sClient client.Client
-	standin   *xpandertest.Server
-	testClock = &offsetClock{}
-	logSink   = &recordingWriter{}
+	k8sClient   client.Client
+	watchClient client.WithWatch
+	standin     *xpandertest.Server
+	testClock   = &offsetClock{}
+	logSink     = &recordingWriter{}
 )
 
 func TestMain(m *testing.M) {
@@ -114,6 +115,11 @@ func runSuite(m *testing.M) int {
 	}()
 
 	k8sClient, err = client.New(cfg, client.Options{Scheme: clientgoscheme.Scheme})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	watchClient, err = client.NewWithWatch(cfg, client.Options{Scheme: clientgoscheme.Scheme})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
