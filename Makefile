@@ -65,11 +65,15 @@ verify: manifests generate ## Fail when generated files or formatting drift from
 test: manifests generate vet envtest ## Run the unit and envtest suites (unit, client, controller).
 	go test $(TEST_FLAGS) ./...
 
+.PHONY: test-libpq
+test-libpq: ## Hold the URI parser against libpq's own PQconninfoParse (needs libpq-dev and gcc).
+	hack/conformance/run.sh
+
 .PHONY: ci
-ci: verify test e2e ## Run everything CI runs: drift check, unit and envtest suites, end-to-end test.
+ci: verify test test-libpq e2e ## Run everything CI runs: drift check, unit, envtest and libpq suites, end-to-end test.
 
 .PHONY: e2e
-e2e: envtest build ## Run the end-to-end test: control plane, stand-in API, PostgreSQL over TLS, psql.
+e2e: envtest build ## Run the end-to-end test: control plane, stand-in API, PostgreSQL over TLS, six real clients.
 	hack/demo.sh --ci
 
 .PHONY: demo

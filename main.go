@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"os"
 	"time"
+	// The operator reads spec.timeZone with time.LoadLocation; embedding the zone database
+	// makes that work in images without /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
