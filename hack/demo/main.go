@@ -1,13 +1,16 @@
 // Command demo shows the operator end to end on one machine, and is the end-to-end test
 // (`make demo`, `make e2e`). It starts a local control plane, a real PostgreSQL server that
 // accepts only TLS and SCRAM, and the xpander API stand-in; it runs the operator against
-// them, applies the sample, connects with psql using only what the operator wrote into the
-// managed Secret, then rotates the database password and checks the operator carries the new
-// connection to the Secret while the old one stops working. Before and after the rotation,
-// six clients log in with nothing but the Secret's entries: psql with the URI, with the PG*
-// variables and with the pgpass line, and programs using pgx (Go), pgjdbc (Java) and
-// node-postgres (Node.js) from hack/consumers, which the demo builds first. Everything it
-// starts is stopped again, on failure and on Ctrl-C too.
+// them, applies the sample, lists a Deployment in its spec.rolloutRestartTargets, connects
+// with psql using only what the operator wrote into the managed Secret, then rotates the
+// database password, requests a sync with the sync-request annotation, and checks that the
+// operator carries the new connection to the Secret while the old one stops working, and
+// restarts the Deployment once for it: not on the first sync, not on a later sync that
+// finds the same credential. Before and after the rotation, six clients log in with nothing
+// but the Secret's entries: psql with the URI, with the PG* variables and with the pgpass
+// line, and programs using pgx (Go), pgjdbc (Java) and node-postgres (Node.js) from
+// hack/consumers, which the demo builds first. Everything it starts is stopped again, on
+// failure and on Ctrl-C too.
 //
 //	go run ./hack/demo [--ci] [--keep] [--workdir DIR] [--bin-dir bin] [--assets DIR] [--pg-bin-dir DIR] [--jdbc-jar FILE]
 package main
@@ -154,6 +157,9 @@ type demo struct {
 	firstPassword   string
 	rotationLatency time.Duration
 	resyncStep      int
+
+	firstFingerprint string // status.credentialFingerprint after the first sync
+	workloadVersion  string // the Deployment's resourceVersion as last checked
 }
 
 type stopper struct {
@@ -249,10 +255,12 @@ func (d *demo) runSteps(ctx context.Context) error {
 		{"Start PostgreSQL over TLS with a SCRAM login role", d.startPostgres},
 		{"Start the xpander API stand-in over TLS", d.startStandin},
 		{"Install the CRD, start the operator and apply the sample", d.startOperator},
-		{"Wait for Ready and connect with the managed Secret's URI", d.connect},
+		{"Create Deployment " + workloadName + " and list it in spec.rolloutRestartTargets", d.addRestartTarget},
+		{"Set the API key, wait for Ready, connect with the Secret's URI", d.connect},
 		{"Log in with six clients, each given only the Secret's entries", d.consumersFirst},
-		{"Check that a sync with an unchanged answer leaves the Secret alone", d.resyncUnchanged},
-		{"Rotate the database password and follow it through the operator", d.rotate},
+		{"Check that an unchanged sync leaves the Secret and the Deployment alone", d.resyncUnchanged},
+		{"Rotate the password; follow it to the Secret and the Deployment", d.rotate},
+		{"Request another sync: the same credential restarts nothing", d.requestAgain},
 		{"Log in again with the six clients after the rotation", d.consumersRotated},
 		{"Check that no secret reached logs, status or events", d.checkLeaks},
 	}
@@ -388,7 +396,7 @@ func (d *demo) startPostgres(ctx context.Context) error {
 	}
 	d.pg = pg
 	d.onStop("PostgreSQL (pg_ctl stop --mode=fast)", pg.stop)
-	// The server's self-signed certificate is its own CA; Node.js is handed it (step 7).
+	// The server's self-signed certificate is its own CA; Node.js is handed it (step 8).
 	d.built.pgCA = filepath.Join(d.work, "postgres-ca.pem")
 	if err := os.WriteFile(d.built.pgCA, pg.certPEM, 0o600); err != nil {
 		return err
@@ -532,7 +540,12 @@ func (d *demo) startOperator(ctx context.Context) error {
 		return fmt.Errorf("with the placeholder key Ready is False for reason %q, want Unauthorized", reason)
 	}
 	d.saw("with the placeholder key: Ready=False reason=%s", reason)
+	return ctx.Err()
+}
 
+// setAPIKey puts the demo's API key into the key Secret, as a user would.
+func (d *demo) setAPIKey(ctx context.Context) error {
+	c := d.cluster
 	keyFile := filepath.Join(d.work, "api-key")
 	if err := os.WriteFile(keyFile, []byte(d.apiKey), 0o600); err != nil {
 		return err
@@ -549,11 +562,14 @@ func (d *demo) startOperator(ctx context.Context) error {
 		return err
 	}
 	d.saw("Secret %s/%s now holds the demo API key", namespace, keySecret)
-	return ctx.Err()
+	return nil
 }
 
-// 6. The first sync and connection.
+// 7. The first sync and connection.
 func (d *demo) connect(ctx context.Context) error {
+	if err := d.setAPIKey(ctx); err != nil {
+		return err
+	}
 	began := time.Now()
 	d.shell("kubectl wait --for=condition=Ready %s --timeout=60s", objectRef)
 	if _, err := d.cluster.kubectl(ctx, "", 70*time.Second, "wait", "--for=condition=Ready", objectRef,
@@ -586,10 +602,34 @@ func (d *demo) connect(ctx context.Context) error {
 	}
 	d.firstPassword = d.password
 	d.facts = append(d.facts, "psql connected over TLS with the managed Secret's uri, password containing @ / % + : #")
+
+	d.note("the first sync is not a rotation: the Deployment listed in step %d must not be restarted", d.step-1)
+	o, err := d.readObject(ctx)
+	if err != nil {
+		return err
+	}
+	if o.fingerprint == "" {
+		return errors.New("status.credentialFingerprint is not set after the first sync")
+	}
+	if o.lastRotationTime != "" {
+		return fmt.Errorf("status.lastRotationTime is %s after the first sync, which is not a rotation", o.lastRotationTime)
+	}
+	d.firstFingerprint = o.fingerprint
+	d.saw("status.credentialFingerprint %s, no status.lastRotationTime", short(o.fingerprint))
+	w, err := d.readWorkload(ctx)
+	if err != nil {
+		return err
+	}
+	if w.fingerprint != "" {
+		return fmt.Errorf("the first sync restarted %s: its pod template has %s=%s",
+			workloadRef, fingerprintAnnotation, w.fingerprint)
+	}
+	d.workloadVersion = w.version
+	d.saw("%s pod template has no %s annotation (resourceVersion %s)", workloadRef, fingerprintAnnotation, w.version)
 	return ctx.Err()
 }
 
-// 8. A sync that finds nothing new.
+// 9. A sync that finds nothing new.
 func (d *demo) resyncUnchanged(ctx context.Context) error {
 	d.resyncStep = d.step
 	d.note("a spec change makes the operator ask the API at once; the answer is the same, so the Secret must not be written")
@@ -609,16 +649,25 @@ func (d *demo) resyncUnchanged(ctx context.Context) error {
 			d.secretVersion, version)
 	}
 	d.saw("generation %s synced and Ready; Secret resourceVersion still %s", gen, version)
+	w, err := d.readWorkload(ctx)
+	if err != nil {
+		return err
+	}
+	if w.version != d.workloadVersion || w.fingerprint != "" {
+		return fmt.Errorf("%s changed although the credential did not (resourceVersion %s -> %s)",
+			workloadRef, d.workloadVersion, w.version)
+	}
+	d.saw("%s resourceVersion still %s, no restart", workloadRef, w.version)
 	return ctx.Err()
 }
 
-// 7. The clients, before the rotation.
+// 8. The clients, before the rotation.
 func (d *demo) consumersFirst(ctx context.Context) error {
 	d.note("each client gets the Secret's entries a Pod would, as environment variables or a file, and nothing else")
 	return d.checkConsumers(ctx, true)
 }
 
-// 9. The rotation.
+// 10. The rotation.
 func (d *demo) rotate(ctx context.Context) error {
 	oldURI, oldVersion := d.uri, d.secretVersion
 
@@ -656,13 +705,18 @@ func (d *demo) rotate(ctx context.Context) error {
 	}
 	d.saw("the stand-in now answers the new URI %s", maskURI(newURI))
 
-	d.note("the operator asks again after refreshInterval (1h here) or when the spec or key Secret changes;")
-	d.note("to see the rotation now, change the spec: refreshInterval 2h -> 1m syncs at once")
-	began := time.Now()
-	gen, err := d.patchRefresh(ctx, "1m")
+	workloadBefore, err := d.readWorkload(ctx)
 	if err != nil {
 		return err
 	}
+	d.note("the operator asks again after refreshInterval (2h now), when the spec or key Secret changes,")
+	d.note("or on request: a new value of the sync-request annotation syncs at once; refreshInterval stays 2h")
+	began := time.Now()
+	request, err := d.requestSync(ctx)
+	if err != nil {
+		return err
+	}
+	d.saw("the rotation's sync comes from that request; spec.refreshInterval stays 2h")
 	var version, uri string
 	err = poll(ctx, 60*time.Second, 250*time.Millisecond, func() (bool, string, error) {
 		var err error
@@ -686,7 +740,12 @@ func (d *demo) rotate(ctx context.Context) error {
 	d.saw("the managed Secret holds the new URI %s after %s", maskURI(uri), d.rotationLatency)
 	d.saw("its resourceVersion moved %s -> %s, and only now: the unchanged sync in step %d left it at %s",
 		oldVersion, version, d.resyncStep, oldVersion)
-	if err := d.waitObserved(ctx, gen); err != nil {
+	o, err := d.waitSyncHandled(ctx, request)
+	if err != nil {
+		return err
+	}
+	d.saw("status.lastHandledSyncRequest is %s and Ready=True", o.lastHandledSyncRequest)
+	if err := d.checkRestarted(ctx, o, workloadBefore); err != nil {
 		return err
 	}
 
@@ -712,17 +771,17 @@ func (d *demo) rotate(ctx context.Context) error {
 		d.shell("kubectl get events --field-selector=involvedObject.kind=XpanderDatabase")
 		d.block(out)
 	}
-	d.facts = append(d.facts, fmt.Sprintf("rotation reached the managed Secret %s after the spec change; "+
-		"new URI connects, old URI refused", d.rotationLatency))
+	d.facts = append(d.facts, fmt.Sprintf("rotation reached the managed Secret %s after the sync request; "+
+		"new URI connects, old URI refused; %s restarted with the new fingerprint, Rotated event", d.rotationLatency, workloadRef))
 	return ctx.Err()
 }
 
-// 10. The clients, after the rotation.
+// 12. The clients, after the rotation.
 func (d *demo) consumersRotated(ctx context.Context) error {
 	return d.checkConsumers(ctx, false)
 }
 
-// 11. Nothing secret in what the operator writes for people to read.
+// 13. Nothing secret in what the operator writes for people to read.
 func (d *demo) checkLeaks(ctx context.Context) error {
 	sources := map[string]func() (string, error){
 		"operator log": func() (string, error) { return readString(d.manager.logPath) },
@@ -732,6 +791,9 @@ func (d *demo) checkLeaks(ctx context.Context) error {
 		},
 		"events (YAML)": func() (string, error) {
 			return d.cluster.kubectl(ctx, "", 15*time.Second, "get", "events", "-A", "-o", "yaml")
+		},
+		"Deployment (YAML)": func() (string, error) {
+			return d.cluster.kubectl(ctx, "", 15*time.Second, "get", "deployment", workloadName, "-n", namespace, "-o", "yaml")
 		},
 	}
 	// Each password as typed, as a URI carries it, and as encoding/json would write it (it
@@ -744,7 +806,7 @@ func (d *demo) checkLeaks(ctx context.Context) error {
 		secrets[name+", JSON-escaped"] = strings.Trim(string(quoted), `"`)
 		secrets[name+", pgpass-escaped"] = pgpassEscape(password)
 	}
-	for _, name := range []string{"operator log", "stand-in log", "object (YAML)", "events (YAML)"} {
+	for _, name := range []string{"operator log", "stand-in log", "object (YAML)", "events (YAML)", "Deployment (YAML)"} {
 		text, err := sources[name]()
 		if err != nil {
 			return err
@@ -754,7 +816,7 @@ func (d *demo) checkLeaks(ctx context.Context) error {
 				return fmt.Errorf("the %s contains the %s", name, what)
 			}
 		}
-		d.saw("%-14s %6d bytes: no API key, no password", name, len(text))
+		d.saw("%-17s %6d bytes: no API key, no password", name, len(text))
 	}
 	d.facts = append(d.facts, "no API key or password in the operator's log, status or events")
 	return ctx.Err()
@@ -844,7 +906,11 @@ func (d *demo) waitObserved(ctx context.Context, generation string) error {
 
 // patchRefresh sets spec.refreshInterval and returns the object's new generation.
 func (d *demo) patchRefresh(ctx context.Context, interval string) (string, error) {
-	patch := fmt.Sprintf(`{"spec":{"refreshInterval":%q}}`, interval)
+	return d.patchSpec(ctx, fmt.Sprintf(`{"spec":{"refreshInterval":%q}}`, interval))
+}
+
+// patchSpec applies a merge patch to the object and returns its new generation.
+func (d *demo) patchSpec(ctx context.Context, patch string) (string, error) {
 	d.shell("kubectl patch %s --type merge -p '%s'", objectRef, patch)
 	out, err := d.cluster.kubectl(ctx, "", 15*time.Second, "patch", objectRef, "-n", namespace,
 		"--type=merge", "-p", patch, "-o", "jsonpath={.metadata.generation}")
