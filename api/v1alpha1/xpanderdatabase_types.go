@@ -211,8 +211,18 @@ type XpanderDatabaseStatus struct {
 	// +optional
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 
-	// nextSyncTime is when the operator will next ask the xpander API, unless the spec or
-	// the key Secret changes first.
+	// lastAttemptTime is when the operator last asked the xpander API, or tried to and
+	// failed before it could.
+	// +optional
+	LastAttemptTime *metav1.Time `json:"lastAttemptTime,omitempty"`
+
+	// consecutiveFailures counts the failed attempts since the last successful sync.
+	// +optional
+	ConsecutiveFailures int32 `json:"consecutiveFailures,omitempty"`
+
+	// nextSyncTime is when the operator will next ask the xpander API: the next scheduled
+	// refresh after a success, the end of the backoff or of Retry-After after a failure.
+	// A change to the spec or the key Secret, or a sync request, comes first.
 	// +optional
 	NextSyncTime *metav1.Time `json:"nextSyncTime,omitempty"`
 
@@ -233,8 +243,8 @@ type XpanderDatabaseStatus struct {
 	// +optional
 	LastHandledSyncRequest string `json:"lastHandledSyncRequest,omitempty"`
 
-	// apiKeySecretVersion is the resourceVersion of the key Secret used by the latest
-	// successful sync. A key Secret with another version is synced again at once.
+	// apiKeySecretVersion is the resourceVersion of the key Secret the latest attempt read.
+	// A key Secret with another version is synced again at once.
 	// +optional
 	APIKeySecretVersion string `json:"apiKeySecretVersion,omitempty"`
 }

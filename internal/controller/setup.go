@@ -32,7 +32,8 @@ type Options struct {
 	// MaxConcurrentReconciles is how many objects sync at once.
 	MaxConcurrentReconciles int
 	// BackoffBase and BackoffMax bound the per-object exponential backoff after a transient
-	// failure: BackoffBase, twice that, and so on, never more than BackoffMax.
+	// failure: BackoffBase, twice that, and so on, never more than BackoffMax. The same
+	// bounds apply to the rare error that is not a failed sync (a status write refused).
 	BackoffBase, BackoffMax time.Duration
 }
 
@@ -89,6 +90,7 @@ func (r *XpanderDatabaseReconciler) SetupWithManager(mgr ctrl.Manager, opts Opti
 		return fmt.Errorf("add Secret metadata cache: %w", err)
 	}
 	r.SecretMetadata = secretMetadata
+	r.BackoffBase, r.BackoffMax = opts.BackoffBase, opts.BackoffMax
 
 	err = mgr.GetFieldIndexer().IndexField(context.Background(), &databasev1alpha1.XpanderDatabase{}, secretNamesIndex,
 		func(o client.Object) []string {

@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
+	"math/rand/v2"
+	"reflect"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -55,6 +57,10 @@ type XpanderDatabaseReconciler struct {
 	Recorder events.EventRecorder
 	// Clock tells the time; a real clock when nil.
 	Clock clock.PassiveClock
+	// BackoffBase and BackoffMax bound the wait after a transient failure: BackoffBase
+	// after the first, doubling with each further one up to BackoffMax, plus up to a tenth
+	// at random. Zero values take DefaultBackoffBase and DefaultBackoffMax.
+	BackoffBase, BackoffMax time.Duration
 
 	// recent remembers each object's latest successful sync. The cache can hand a reconcile
 	// an object whose status predates the sync that just ran (the Secret's watch event may
@@ -62,14 +68,16 @@ type XpanderDatabaseReconciler struct {
 	recent sync.Map // types.NamespacedName -> syncRecord
 }
 
-// syncRecord is what the latest sync wrote into status, kept until the next one.
+// syncRecord is what the latest sync attempt wrote into status, kept until the next one.
 type syncRecord struct {
-	ok         bool
+	ok         bool   // the attempt succeeded
+	reason     string // the Ready reason it left
 	generation int64
 	keyVersion string
 	next       time.Time
-	credential string
+	credential string // of the latest successful sync
 	request    string
+	failures   int32
 }
 
 // +kubebuilder:rbac:groups=database.xpander.ai,resources=xpanderdatabases,verbs=get;list;watch
@@ -165,8 +173,9 @@ type syncState struct {
 	// database is the API's answer; data is the managed Secret's data built from it.
 	database *xpander.Database
 	data     map[string][]byte
-	// synced is set when every step succeeded; skipped when no sync was due.
-	synced, skipped bool
+	// synced is set when every step succeeded; skipped when no sync was due; due once the
+	// due-check passed; repeated when a failure only repeats the last attempt's.
+	synced, skipped, due, repeated bool
 	// next is when the next sync is due, when it was not due now.
 	next time.Time
 	// secretEvent says what happened to the managed Secret ("created", "updated"), if anything.
@@ -271,51 +280,60 @@ func (r *XpanderDatabaseReconciler) compileShape(s *syncState) error {
 // syncDue decides whether to ask the xpander API now. Everything it looks at is cached, so a
 // reconciliation that is not due makes no request at all.
 func (r *XpanderDatabaseReconciler) syncDue(ctx context.Context, s *syncState) bool {
-	last, ok := r.lastSync(s.obj)
+	last, known := r.lastSync(s.obj)
 	s.request = syncRequest(s.obj)
 	why := ""
 	switch {
-	case !ok:
-		why = "not synced"
-	case s.request != "" && s.request != last.request:
-		why = "sync requested"
+	case !known:
+		why = "never synced"
 	case last.generation != s.obj.Generation:
 		why = "spec changed"
+	case s.request != "" && s.request != last.request:
+		why = "sync requested"
+	case r.keySecretVersion(ctx, s.obj) != last.keyVersion:
+		why = "API key Secret changed"
 	case !s.now.Before(last.next):
-		why = "refresh interval elapsed"
+		why = "next sync time reached"
+	case !last.ok && last.reason == databasev1alpha1.SecretConflictReason:
+		why = "the conflicting Secret is gone"
+	case !last.ok:
+		// A failed sync is retried at its next sync time, not on every event: backoff and
+		// Retry-After hold however busy the watches are.
 	case s.managed == nil:
 		why = "managed Secret missing"
 	case !intact(s.managed):
 		why = "managed Secret changed by someone else"
-	case r.keySecretVersion(ctx, s.obj) != last.keyVersion:
-		why = "API key Secret changed"
 	}
 	if why == "" {
 		s.skipped, s.next = true, last.next
+		logf.FromContext(ctx).V(1).Info("sync not due", "next", last.next.Format(time.RFC3339))
 		return false
 	}
 	logf.FromContext(ctx).V(1).Info("sync due", "why", why)
+	s.due = true
 	return true
 }
 
-// lastSync returns the latest successful sync of obj: the one this process remembers, or
-// else the one its status records. It reports false when the object is not Ready.
+// lastSync returns the latest sync attempt of obj: the one this process remembers, or else
+// the one its status records. It reports false when there has been none.
 func (r *XpanderDatabaseReconciler) lastSync(obj *databasev1alpha1.XpanderDatabase) (syncRecord, bool) {
 	if v, ok := r.recent.Load(client.ObjectKeyFromObject(obj)); ok {
-		rec := v.(syncRecord)
-		return rec, rec.ok
+		return v.(syncRecord), true
 	}
 	st := obj.Status
-	if !meta.IsStatusConditionTrue(st.Conditions, databasev1alpha1.ReadyCondition) || st.NextSyncTime == nil {
+	c := meta.FindStatusCondition(st.Conditions, databasev1alpha1.ReadyCondition)
+	if c == nil || st.NextSyncTime == nil {
 		return syncRecord{}, false
 	}
 	return syncRecord{
-		ok:         true,
+		ok:         c.Status == metav1.ConditionTrue,
+		reason:     c.Reason,
 		generation: st.ObservedGeneration,
 		keyVersion: st.APIKeySecretVersion,
 		next:       st.NextSyncTime.Time,
 		credential: st.CredentialFingerprint,
 		request:    st.LastHandledSyncRequest,
+		failures:   st.ConsecutiveFailures,
 	}, true
 }
 
@@ -349,6 +367,7 @@ func (r *XpanderDatabaseReconciler) readAPIKey(ctx context.Context, s *syncState
 		return "", kubeFailure(err, "get API key Secret %s", ref.Name)
 	}
 
+	s.keyVersion = secret.ResourceVersion
 	value, ok := secret.Data[entry]
 	if !ok {
 		return "", fail(databasev1alpha1.APIKeyNotFoundReason, needsUser,
@@ -364,7 +383,6 @@ func (r *XpanderDatabaseReconciler) readAPIKey(ctx context.Context, s *syncState
 		return "", fail(databasev1alpha1.APIKeyEmptyReason, needsUser,
 			"API key Secret %s entry %q holds control characters; it cannot be sent as a header", ref.Name, entry)
 	}
-	s.keyVersion = secret.ResourceVersion
 	return apiKey, nil
 }
 
@@ -382,8 +400,6 @@ func (r *XpanderDatabaseReconciler) fetchDatabase(ctx context.Context, s *syncSt
 	s.credential = credentialFingerprint(s.obj, db.ConnectionURI)
 	if last, ok := r.lastSync(s.obj); ok && last.credential != "" {
 		s.rotated = last.credential != s.credential
-	} else if prev := s.obj.Status.CredentialFingerprint; prev != "" {
-		s.rotated = prev != s.credential
 	}
 	return nil
 }
@@ -482,25 +498,14 @@ func (r *XpanderDatabaseReconciler) removeRenamedSecret(ctx context.Context, s *
 // events, and says when to come back.
 func (r *XpanderDatabaseReconciler) finish(ctx context.Context, s *syncState, err error) (ctrl.Result, error) {
 	obj := s.obj
-	interval := obj.RefreshInterval()
-	result := ctrl.Result{}
 	var f *failure
 
 	switch {
 	case err != nil:
 		f = asFailure(err)
-		r.markFailed(obj, f, interval, s.request)
-		switch f.policy {
-		case needsUser:
-			result.RequeueAfter = interval
-		case waitFor:
-			result.RequeueAfter = f.after
-		}
-	case s.skipped:
-		result.RequeueAfter = s.next.Sub(r.now())
+		r.markFailed(s, f)
 	case s.synced:
-		r.markSynced(s, interval)
-		result.RequeueAfter = obj.Status.NextSyncTime.Sub(r.now())
+		r.markSynced(s)
 	}
 
 	if perr := r.patchStatus(ctx, s.before, obj); perr != nil {
@@ -509,30 +514,33 @@ func (r *XpanderDatabaseReconciler) finish(ctx context.Context, s *syncState, er
 		r.recent.Delete(client.ObjectKeyFromObject(obj))
 		return ctrl.Result{}, fmt.Errorf("patch status: %w", perr)
 	}
+
+	next := s.next
 	if s.synced || f != nil {
-		rec := syncRecord{ok: s.synced}
-		if s.synced {
-			rec.generation = obj.Generation
-			rec.keyVersion = obj.Status.APIKeySecretVersion
-			rec.next = obj.Status.NextSyncTime.Time
-			rec.credential = obj.Status.CredentialFingerprint
-			rec.request = obj.Status.LastHandledSyncRequest
-		}
-		r.recent.Store(client.ObjectKeyFromObject(obj), rec)
+		st := obj.Status
+		next = st.NextSyncTime.Time
+		r.recent.Store(client.ObjectKeyFromObject(obj), syncRecord{
+			ok:         s.synced,
+			reason:     meta.FindStatusCondition(st.Conditions, databasev1alpha1.ReadyCondition).Reason,
+			generation: obj.Generation,
+			keyVersion: st.APIKeySecretVersion,
+			next:       next,
+			credential: st.CredentialFingerprint,
+			request:    st.LastHandledSyncRequest,
+			failures:   st.ConsecutiveFailures,
+		})
 	}
 
 	r.emitEvents(s, f)
+	if f != nil && !s.repeated {
+		logf.FromContext(ctx).Error(f, "sync failed", "reason", f.reason,
+			"failures", obj.Status.ConsecutiveFailures, "retryAt", next.Format(time.RFC3339))
+	}
 
-	if f != nil && f.policy == backoff {
-		return ctrl.Result{}, f
-	}
-	if result.RequeueAfter < time.Second {
-		result.RequeueAfter = time.Second
-	}
-	return result, nil
+	return ctrl.Result{RequeueAfter: max(next.Sub(r.now()), time.Second)}, nil
 }
 
-func (r *XpanderDatabaseReconciler) markSynced(s *syncState, interval time.Duration) {
+func (r *XpanderDatabaseReconciler) markSynced(s *syncState) {
 	obj, db := s.obj, s.database
 	now := metav1.NewTime(s.now)
 	next := metav1.NewTime(s.schedule.Next(s.now))
@@ -543,7 +551,9 @@ func (r *XpanderDatabaseReconciler) markSynced(s *syncState, interval time.Durat
 		ID: db.ID, Name: db.Name, OrganizationID: db.OrganizationID,
 	}
 	obj.Status.LastSyncTime = &now
+	obj.Status.LastAttemptTime = &now
 	obj.Status.NextSyncTime = &next
+	obj.Status.ConsecutiveFailures = 0
 	obj.Status.APIKeySecretVersion = s.keyVersion
 	obj.Status.CredentialFingerprint = s.credential
 	obj.Status.LastHandledSyncRequest = s.request
@@ -558,31 +568,76 @@ func (r *XpanderDatabaseReconciler) markSynced(s *syncState, interval time.Durat
 	meta.RemoveStatusCondition(&obj.Status.Conditions, databasev1alpha1.StalledCondition)
 }
 
-func (r *XpanderDatabaseReconciler) markFailed(obj *databasev1alpha1.XpanderDatabase, f *failure, interval time.Duration, request string) {
+// markFailed records a failed attempt and when to try again: after refreshInterval when a
+// person has to act (sooner if the spec or a Secret it names changes), when the API said
+// for a 429, and after a growing backoff for a transient failure.
+func (r *XpanderDatabaseReconciler) markFailed(s *syncState, f *failure) {
+	obj := s.obj
 	msg := f.Error()
+	last, _ := r.lastSync(obj)
+
+	// A check that fails before any sync is due (a name conflict, a bad template or
+	// schedule) fails again on every event until someone acts; counting each of those as
+	// an attempt would only churn status.
+	s.repeated = !s.due && !last.ok && last.reason == f.reason && last.generation == obj.Generation
+	if s.repeated {
+		s.next = last.next
+		return
+	}
+
+	now := metav1.NewTime(s.now)
 	obj.Status.ObservedGeneration = obj.Generation
-	if request != "" {
-		obj.Status.LastHandledSyncRequest = request
+	obj.Status.LastAttemptTime = &now
+	obj.Status.ConsecutiveFailures = last.failures + 1
+	obj.Status.APIKeySecretVersion = s.keyVersion
+	if s.request != "" {
+		obj.Status.LastHandledSyncRequest = s.request
 	}
 	setCondition(obj, databasev1alpha1.ReadyCondition, metav1.ConditionFalse, f.reason, msg)
 
+	var wait time.Duration
 	switch f.policy {
 	case needsUser:
+		wait = obj.RefreshInterval()
 		setCondition(obj, databasev1alpha1.StalledCondition, metav1.ConditionTrue, f.reason, msg)
 		meta.RemoveStatusCondition(&obj.Status.Conditions, databasev1alpha1.ReconcilingCondition)
-		next := metav1.NewTime(r.now().Add(interval))
-		obj.Status.NextSyncTime = &next
 	case waitFor:
-		setCondition(obj, databasev1alpha1.ReconcilingCondition, metav1.ConditionTrue, databasev1alpha1.RetryingReason,
-			fmt.Sprintf("retrying in %s: %s", f.after.Round(time.Second), msg))
-		meta.RemoveStatusCondition(&obj.Status.Conditions, databasev1alpha1.StalledCondition)
-		next := metav1.NewTime(r.now().Add(f.after))
-		obj.Status.NextSyncTime = &next
+		wait = f.after
 	default:
+		wait = r.backoff(obj.Status.ConsecutiveFailures)
+	}
+	if f.policy != needsUser {
 		setCondition(obj, databasev1alpha1.ReconcilingCondition, metav1.ConditionTrue, databasev1alpha1.RetryingReason,
-			"retrying with backoff: "+msg)
+			fmt.Sprintf("retrying in %s: %s", wait.Round(time.Second), msg))
 		meta.RemoveStatusCondition(&obj.Status.Conditions, databasev1alpha1.StalledCondition)
 	}
+	next := metav1.NewTime(s.now.Add(wait))
+	obj.Status.NextSyncTime = &next
+}
+
+// Defaults for the backoff after transient failures.
+const (
+	DefaultBackoffBase = time.Second
+	DefaultBackoffMax  = 5 * time.Minute
+)
+
+// backoff returns the wait after the given number of consecutive failures: the base,
+// doubled per further failure, capped, plus up to a tenth at random so that objects that
+// failed together do not retry together.
+func (r *XpanderDatabaseReconciler) backoff(failures int32) time.Duration {
+	base, ceiling := r.BackoffBase, r.BackoffMax
+	if base <= 0 {
+		base = DefaultBackoffBase
+	}
+	if ceiling <= 0 {
+		ceiling = DefaultBackoffMax
+	}
+	d := base
+	for i := int32(1); i < failures && d < ceiling; i++ {
+		d *= 2
+	}
+	d = min(d, ceiling)
+	return d + rand.N(d/10+1)
 }
 
 func setCondition(obj *databasev1alpha1.XpanderDatabase, typ string, status metav1.ConditionStatus, reason, msg string) {
@@ -603,11 +658,36 @@ func (r *XpanderDatabaseReconciler) patchStatus(ctx context.Context, before, obj
 	if equality.Semantic.DeepEqual(before.Status, obj.Status) {
 		return nil
 	}
-	patch, err := json.Marshal(map[string]any{"status": obj.Status})
+	patch, err := statusPatch(obj.Status)
 	if err != nil {
 		return err
 	}
-	return client.IgnoreNotFound(r.Status().Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch)))
+	// The patch's answer would overwrite obj with the object as it is now, possibly a newer
+	// generation than the one this reconciliation acted on; keep obj as it was read.
+	return client.IgnoreNotFound(r.Status().Patch(ctx, obj.DeepCopy(), client.RawPatch(types.MergePatchType, patch)))
+}
+
+// statusPatch returns a JSON merge patch that sets the whole status: every field of st,
+// and null for each field st leaves empty, so that a count back at zero or a field no longer
+// set is cleared on the server too (omitempty would leave it out, and a merge patch keeps
+// what it does not mention).
+func statusPatch(st databasev1alpha1.XpanderDatabaseStatus) ([]byte, error) {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]any{}
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil, err
+	}
+	t := reflect.TypeOf(st)
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if _, set := fields[name]; !set && name != "" && name != "-" {
+			fields[name] = nil
+		}
+	}
+	return json.Marshal(map[string]any{"status": fields})
 }
 
 // emitEvents tells people what changed: a Secret written, or a new kind of failure. A
