@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 	// The operator reads spec.timeZone with time.LoadLocation; embedding the zone database
 	// makes that work in images without /usr/share/zoneinfo.
@@ -41,6 +42,7 @@ type config struct {
 	backoffBase       time.Duration
 	backoffMax        time.Duration
 	gracefulShutdown  time.Duration
+	watchNamespaces   string
 }
 
 func main() {
@@ -69,6 +71,8 @@ func main() {
 		"Longest retry delay after transient failures.")
 	flag.DurationVar(&c.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
 		"How long in-flight syncs may take to finish on shutdown.")
+	flag.StringVar(&c.watchNamespaces, "watch-namespaces", "",
+		"Comma-separated namespaces to watch; empty watches all. Objects elsewhere are ignored.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -108,6 +112,13 @@ func run(c config) error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
+	var namespaces []string
+	for _, ns := range strings.Split(c.watchNamespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			namespaces = append(namespaces, ns)
+		}
+	}
+
 	cfg := ctrl.GetConfigOrDie()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
@@ -118,7 +129,7 @@ func run(c config) error {
 		LeaderElectionNamespace:       c.leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &c.gracefulShutdown,
-		Cache:                         controller.CacheOptions(),
+		Cache:                         controller.CacheOptions(namespaces),
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
@@ -131,6 +142,7 @@ func run(c config) error {
 		Recorder:  mgr.GetEventRecorder("xpander-db-operator"),
 	}
 	err = reconciler.SetupWithManager(mgr, controller.Options{
+		WatchNamespaces:         namespaces,
 		MaxConcurrentReconciles: c.concurrency,
 		BackoffBase:             c.backoffBase,
 		BackoffMax:              c.backoffMax,
@@ -146,6 +158,6 @@ func run(c config) error {
 		return fmt.Errorf("add readiness check: %w", err)
 	}
 
-	log.Info("starting operator", "version", version, "xpanderAPI", api.Endpoint())
+	log.Info("starting operator", "version", version, "xpanderAPI", api.Endpoint(), "namespaces", namespaces)
 	return mgr.Start(ctrl.SetupSignalHandler())
 }

@@ -39,3 +39,13 @@ func (x *XpanderDatabase) RefreshInterval() time.Duration {
 	}
 	return max(x.Spec.RefreshInterval.Duration, MinRefreshInterval)
 }
+
+// Deletion policies for the managed Secret.
+const (
+	DeletionPolicyDelete = "Delete"
+	DeletionPolicyRetain = "Retain"
+)
+
+// RetainFinalizer holds an XpanderDatabase with deletionPolicy Retain until the operator has
+// released its Secret.
+const RetainFinalizer = "database.xpander.ai/retain-secret"

@@ -94,6 +94,15 @@ type XpanderDatabaseSpec struct {
 	// +optional
 	RolloutRestartTargets []RolloutRestartTarget `json:"rolloutRestartTargets,omitempty"`
 
+	// deletionPolicy says what happens to the managed Secret when this XpanderDatabase is
+	// deleted. Delete (the default) lets Kubernetes garbage-collect it through its owner
+	// reference. Retain keeps it: the operator removes its owner reference and its labels,
+	// and the Secret becomes an ordinary Secret that no XpanderDatabase manages.
+	// +kubebuilder:validation:Enum=Delete;Retain
+	// +kubebuilder:default=Delete
+	// +optional
+	DeletionPolicy string `json:"deletionPolicy,omitempty"`
+
 	// restartOnFirstSync also restarts rolloutRestartTargets after the object's first
 	// successful sync, for workloads started before the Secret existed. Defaults to false.
 	// +optional

@@ -31,6 +31,9 @@ const secretNamesIndex = "database.xpander.ai/secret-names"
 type Options struct {
 	// MaxConcurrentReconciles is how many objects sync at once.
 	MaxConcurrentReconciles int
+	// WatchNamespaces limits the operator to these namespaces; all when empty. It must match
+	// the namespaces given to CacheOptions.
+	WatchNamespaces []string
 	// BackoffBase and BackoffMax bound the per-object exponential backoff after a transient
 	// failure: BackoffBase, twice that, and so on, never more than BackoffMax. The same
 	// bounds apply to the rare error that is not a failed sync (a status write refused).
@@ -38,10 +41,12 @@ type Options struct {
 }
 
 // CacheOptions are the manager's cache options: Secrets are cached only when they carry the
-// operator's label, and no object keeps its managedFields in memory.
-func CacheOptions() cache.Options {
+// operator's label, and no object keeps its managedFields in memory. With namespaces, the
+// cache (and so the operator) sees only those namespaces.
+func CacheOptions(namespaces []string) cache.Options {
 	return cache.Options{
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultNamespaces: namespaceConfig(namespaces),
+		DefaultTransform:  cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}: {
 				Label: labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue}),
@@ -50,16 +55,28 @@ func CacheOptions() cache.Options {
 	}
 }
 
+func namespaceConfig(namespaces []string) map[string]cache.Config {
+	if len(namespaces) == 0 {
+		return nil
+	}
+	m := make(map[string]cache.Config, len(namespaces))
+	for _, ns := range namespaces {
+		m[ns] = cache.Config{}
+	}
+	return m
+}
+
 // newSecretMetadataCache returns a cache of every Secret's name, namespace and
 // resourceVersion, and nothing else: no data, labels or annotations (kubectl's
 // last-applied-configuration annotation can repeat a Secret's data). It lets the operator
 // notice changes to key Secrets without caching their contents.
-func newSecretMetadataCache(mgr ctrl.Manager) (cache.Cache, error) {
+func newSecretMetadataCache(mgr ctrl.Manager, namespaces []string) (cache.Cache, error) {
 	return cache.New(mgr.GetConfig(), cache.Options{
-		Scheme:           mgr.GetScheme(),
-		Mapper:           mgr.GetRESTMapper(),
-		HTTPClient:       mgr.GetHTTPClient(),
-		DefaultTransform: trimSecretMetadata,
+		Scheme:            mgr.GetScheme(),
+		Mapper:            mgr.GetRESTMapper(),
+		HTTPClient:        mgr.GetHTTPClient(),
+		DefaultNamespaces: namespaceConfig(namespaces),
+		DefaultTransform:  trimSecretMetadata,
 	})
 }
 
@@ -82,7 +99,7 @@ func trimSecretMetadata(in any) (any, error) {
 // SetupWithManager registers the reconciler and the Secret metadata cache it watches with
 // the manager.
 func (r *XpanderDatabaseReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) error {
-	secretMetadata, err := newSecretMetadataCache(mgr)
+	secretMetadata, err := newSecretMetadataCache(mgr, opts.WatchNamespaces)
 	if err != nil {
 		return fmt.Errorf("create Secret metadata cache: %w", err)
 	}

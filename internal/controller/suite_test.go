@@ -71,7 +71,7 @@ func runSuite(m *testing.M) int {
 		Scheme:                 clientgoscheme.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  CacheOptions(),
+		Cache:                  CacheOptions(nil),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

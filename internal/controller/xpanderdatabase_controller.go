@@ -82,7 +82,7 @@ type syncRecord struct {
 
 // +kubebuilder:rbac:groups=database.xpander.ai,resources=xpanderdatabases,verbs=get;list;watch
 // +kubebuilder:rbac:groups=database.xpander.ai,resources=xpanderdatabases/status,verbs=get;patch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile syncs one XpanderDatabase: it checks that the managed Secret's name is free,
@@ -97,8 +97,12 @@ func (r *XpanderDatabaseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !obj.DeletionTimestamp.IsZero() {
-		// The managed Secret is garbage collected through its owner reference.
-		return ctrl.Result{}, nil
+		// With deletionPolicy Delete the managed Secret is garbage collected through its
+		// owner reference; with Retain it is released first.
+		return ctrl.Result{}, r.releaseSecret(ctx, obj)
+	}
+	if err := r.setFinalizer(ctx, obj); err != nil {
+		return ctrl.Result{}, err
 	}
 	if obj.Spec.Suspend {
 		logf.FromContext(ctx).V(1).Info("suspended; not syncing")
