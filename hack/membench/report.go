@@ -20,6 +20,7 @@ type sample struct {
 	heapLive  float64       // go_gc_heap_live_bytes (live heap marked by the last GC); -1 if absent
 	settled   time.Duration // how long it ran after syncing before the reading
 	steady    bool          // whether RSS had stopped moving by then
+	gcs       int           // garbage collections finished while it settled
 }
 
 // scenario is one row of the table.
@@ -69,8 +70,12 @@ func mib(b float64) string {
 	return fmt.Sprintf("%.1f", b/(1<<20))
 }
 
-func signedMiB(b float64) string {
-	return fmt.Sprintf("%+.1f", b/(1<<20))
+// delta prints the difference of two medians in MiB, or n/a when either is missing.
+func delta(a, b spread) string {
+	if a.median < 0 || b.median < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%+.1f", (a.median-b.median)/(1<<20))
 }
 
 // withRange prints a spread as "median (min–max)", or the median alone for one value.
@@ -95,57 +100,85 @@ func (b *bench) report(w io.Writer) {
 	}
 	a := zero[procOperator]
 	header := []string{"scenario", "process", "unrelated Secrets", "runs", "RSS MiB median (min–max)",
-		"VmHWM MiB median", "Go heap in use MiB median (min–max)", "live heap MiB median",
+		"VmHWM MiB median", "Go heap in use MiB median (min–max)", "live heap at last GC MiB median",
 		"Δ RSS vs A", "Δ heap in use vs A", "RSS growth from 0 Secrets", "live heap growth from 0 Secrets"}
 	var rows [][]string
 	for _, s := range b.scenarios {
 		z := zero[s.process]
 		growthRSS, growthLive := "–", "–"
 		if s != z {
-			growthRSS = signedMiB(s.rss().median - z.rss().median)
-			growthLive = signedMiB(s.live().median - z.live().median)
+			growthRSS = delta(s.rss(), z.rss())
+			growthLive = delta(s.live(), z.live())
 		}
 		rows = append(rows, []string{
 			s.id, s.process, fmt.Sprint(s.unrelated), fmt.Sprint(len(s.samples)),
 			withRange(s.rss()), mib(s.hwm().median), withRange(s.heap()), mib(s.live().median),
-			signedMiB(s.rss().median - a.rss().median), signedMiB(s.heap().median - a.heap().median),
+			delta(s.rss(), a.rss()), delta(s.heap(), a.heap()),
 			growthRSS, growthLive,
 		})
 	}
 
-	if !b.opts.markdown {
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, strings.Join(header, "\t"))
-		for _, r := range rows {
-			fmt.Fprintln(tw, strings.Join(r, "\t"))
+	runHeader := []string{"scenario", "run", "RSS MiB", "VmHWM MiB", "heap in use MiB",
+		"live heap at last GC MiB", "GCs while settling", "read after"}
+	var runRows [][]string
+	for _, s := range b.scenarios {
+		for i, x := range s.samples {
+			after := x.settled.String()
+			if !x.steady {
+				after += " (RSS still moving)"
+			}
+			runRows = append(runRows, []string{s.id, fmt.Sprint(i + 1), mib(float64(x.rss)), mib(float64(x.hwm)),
+				mib(x.heapInuse), mib(x.heapLive), fmt.Sprint(x.gcs), after})
 		}
-		tw.Flush()
-		fmt.Fprintln(w)
-		for _, line := range b.facts() {
-			fmt.Fprintln(w, line)
-		}
-		return
 	}
 
+	if b.opts.markdown {
+		markdownTable(w, header, rows, 2)
+		fmt.Fprintln(w)
+		for _, s := range b.scenarios {
+			fmt.Fprintf(w, "- **%s**: %s.\n", s.id, s.title)
+		}
+		fmt.Fprintln(w)
+		for _, line := range b.facts() {
+			fmt.Fprintln(w, "- "+line)
+		}
+		fmt.Fprintln(w, "\nEvery reading:")
+		fmt.Fprintln(w)
+		markdownTable(w, runHeader, runRows, 1)
+		return
+	}
+	textTable(w, header, rows)
+	fmt.Fprintln(w)
+	for _, line := range b.facts() {
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintln(w)
+	textTable(w, runHeader, runRows)
+}
+
+func textTable(w io.Writer, header []string, rows [][]string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
+}
+
+// markdownTable writes a Markdown table whose columns from the numeric'th on are numbers,
+// aligned right.
+func markdownTable(w io.Writer, header []string, rows [][]string, numeric int) {
 	fmt.Fprintln(w, "| "+strings.Join(header, " | ")+" |")
 	align := make([]string, len(header))
 	for i := range align {
 		align[i] = "---"
-		if i >= 2 {
+		if i >= numeric {
 			align[i] = "---:"
 		}
 	}
 	fmt.Fprintln(w, "|"+strings.Join(align, "|")+"|")
 	for _, r := range rows {
 		fmt.Fprintln(w, "| "+strings.Join(r, " | ")+" |")
-	}
-	fmt.Fprintln(w)
-	for _, s := range b.scenarios {
-		fmt.Fprintf(w, "- **%s**: %s.\n", s.id, s.title)
-	}
-	fmt.Fprintln(w)
-	for _, line := range b.facts() {
-		fmt.Fprintln(w, "- "+line)
 	}
 }
 
@@ -161,7 +194,7 @@ func (b *bench) facts() []string {
 			float64(b.unrelated.jsonBytes)/float64(b.unrelated.count)/1024, b.fillTime))
 	}
 	out = append(out,
-		fmt.Sprintf("%d XpanderDatabases in %d namespaces; %d fresh processes per scenario (A one more), "+
+		fmt.Sprintf("%d XpanderDatabases in %d namespaces; %d fresh process(es) per scenario (A one more), "+
 			"each read at least %s after it synced, once its RSS held still", o.objects, dbNamespaces, o.repeats, o.settle),
 		fmt.Sprintf("machine: %d CPUs (%s), %s MiB memory, %s", runtime.NumCPU(), cpuModel(),
 			memTotalMiB(), kernel()),
