@@ -13,6 +13,7 @@ import (
 	// makes that work in images without /usr/share/zoneinfo.
 	_ "time/tzdata"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -43,6 +44,11 @@ type config struct {
 	backoffMax        time.Duration
 	gracefulShutdown  time.Duration
 	watchNamespaces   string
+	shardSelector     string
+	kubeQPS           float64
+	kubeBurst         int
+	answerMaxAge      time.Duration
+	answerCacheSize   int
 }
 
 func main() {
@@ -71,6 +77,18 @@ func main() {
 		"Longest retry delay after transient failures.")
 	flag.DurationVar(&c.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
 		"How long in-flight syncs may take to finish on shutdown.")
+	flag.StringVar(&c.shardSelector, "watch-label-selector", "",
+		"Label selector for the XpanderDatabases this operator handles, to split objects between "+
+			"several operator Deployments (e.g. 'sharding.fluxcd.io/key in (shard1)'); empty handles all.")
+	flag.DurationVar(&c.answerMaxAge, "api-answer-max-age", 5*time.Minute,
+		"How long an xpander API answer serves other objects with the same key (never more than half "+
+			"an object's refresh interval; requested syncs always ask). 0 turns sharing off.")
+	flag.IntVar(&c.answerCacheSize, "api-answer-cache-size", 10000,
+		"How many distinct keys' answers are kept for sharing; the oldest makes room.")
+	flag.Float64Var(&c.kubeQPS, "kube-api-qps", 50,
+		"Steady requests per second to the Kubernetes API server.")
+	flag.IntVar(&c.kubeBurst, "kube-api-burst", 100,
+		"Requests the Kubernetes client may send at once above kube-api-qps.")
 	flag.StringVar(&c.watchNamespaces, "watch-namespaces", "",
 		"Comma-separated namespaces to watch; empty watches all. Objects elsewhere are ignored.")
 	zapOpts := zap.Options{}
@@ -119,7 +137,13 @@ func run(c config) error {
 		}
 	}
 
+	shard, err := labels.Parse(c.shardSelector)
+	if err != nil {
+		return fmt.Errorf("--watch-label-selector: %w", err)
+	}
+
 	cfg := ctrl.GetConfigOrDie()
+	cfg.QPS, cfg.Burst = float32(c.kubeQPS), c.kubeBurst
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
 		Metrics:                       metricsOpts,
@@ -129,17 +153,18 @@ func run(c config) error {
 		LeaderElectionNamespace:       c.leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &c.gracefulShutdown,
-		Cache:                         controller.CacheOptions(namespaces),
+		Cache:                         controller.CacheOptions(namespaces, shard),
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
 
 	reconciler := &controller.XpanderDatabaseReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Xpander:   api,
-		Recorder:  mgr.GetEventRecorder("xpander-db-operator"),
+		Client:       mgr.GetClient(),
+		APIReader:    mgr.GetAPIReader(),
+		Xpander:      xpander.NewCoalescer(api, c.answerCacheSize),
+		AnswerMaxAge: c.answerMaxAge,
+		Recorder:     mgr.GetEventRecorder("xpander-db-operator"),
 	}
 	err = reconciler.SetupWithManager(mgr, controller.Options{
 		WatchNamespaces:         namespaces,
@@ -158,6 +183,6 @@ func run(c config) error {
 		return fmt.Errorf("add readiness check: %w", err)
 	}
 
-	log.Info("starting operator", "version", version, "xpanderAPI", api.Endpoint(), "namespaces", namespaces)
+	log.Info("starting operator", "version", version, "xpanderAPI", api.Endpoint(), "namespaces", namespaces, "shard", shard.String())
 	return mgr.Start(ctrl.SetupSignalHandler())
 }

@@ -246,9 +246,10 @@ type XpanderDatabaseStatus struct {
 	// +optional
 	CredentialFingerprint string `json:"credentialFingerprint,omitempty"`
 
-	// lastHandledSyncRequest is the value of the sync-request annotation
-	// (database.xpander.ai/sync-requested-at or reconcile.fluxcd.io/requestedAt) the
-	// operator last acted on.
+	// lastHandledSyncRequest is the value of the sync-request annotations
+	// (database.xpander.ai/sync-requested-at, reconcile.fluxcd.io/requestedAt; both,
+	// comma-separated, when both are set) of the last sync that succeeded. A request whose
+	// sync fails stays pending and is retried with the failure's backoff.
 	// +optional
 	LastHandledSyncRequest string `json:"lastHandledSyncRequest,omitempty"`
 

@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -68,19 +69,23 @@ func (f *fixture) templateState(objs []client.Object) (annotations, versions []s
 	return annotations, versions
 }
 
-// requestSync sets the operator's sync-request annotation (or Flux's) to a new value.
+// requestSync sets the operator's sync-request annotation (or Flux's) to a new value with a
+// merge patch, as `kubectl annotate` does. (An Update of the typed object would also
+// rewrite spec.refreshInterval from "1h" to "1h0m0s", a spec change of its own.)
 func (f *fixture) requestSync(annotation string) string {
 	f.t.Helper()
 	value := time.Now().Format(time.RFC3339Nano)
-	f.g.Eventually(func() error {
-		obj := f.current()
-		if obj.Annotations == nil {
-			obj.Annotations = map[string]string{}
-		}
-		obj.Annotations[annotation] = value
-		return k8sClient.Update(f.ctx, obj)
-	}).Should(Succeed())
+	f.annotate(f.obj.Name, annotation, value)
 	return value
+}
+
+// annotate sets one annotation on an XpanderDatabase with a merge patch.
+func (f *fixture) annotate(name, key, value string) {
+	f.t.Helper()
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, key, value)
+	obj := &databasev1alpha1.XpanderDatabase{}
+	obj.Namespace, obj.Name = f.namespace, name
+	f.g.Expect(k8sClient.Patch(f.ctx, obj, client.RawPatch(types.MergePatchType, []byte(patch)))).To(Succeed())
 }
 
 // rotate makes the stand-in hand out a new password for the fixture's key.
@@ -275,7 +280,7 @@ func TestARestartedOperatorKeepsTheSchedule(t *testing.T) {
 // unreachableAPI fails the test if the reconciler calls the API.
 type unreachableAPI struct{ t *testing.T }
 
-func (u unreachableAPI) GetDatabase(context.Context, string) (*xpander.Database, error) {
+func (u unreachableAPI) GetDatabase(context.Context, string, time.Duration) (*xpander.Database, error) {
 	u.t.Error("the xpander API was called for an object whose next sync is in the future")
 	return nil, fmt.Errorf("unexpected call")
 }
@@ -302,53 +307,53 @@ func TestTheCRDRejectsBadSchedules(t *testing.T) {
 	}
 }
 
-// TestManyObjectsSharingAnIntervalSpreadTheirCalls creates 100 objects with one key and a
-// one-minute interval, lets the interval pass, and records when the stand-in receives the
-// refresh calls: the per-object jitter spreads them over several seconds.
+// TestManyObjectsSharingAnIntervalSpreadTheirCalls creates 100 objects, each with its own
+// organization's key, all with a one-minute interval; lets the interval pass; and records
+// when the stand-in receives the refresh calls: the per-object jitter spreads them over
+// several seconds instead of one burst.
 func TestManyObjectsSharingAnIntervalSpreadTheirCalls(t *testing.T) {
 	const n = 100
 	f := newFixture(t)
 	g := f.g
+	keys := map[string]bool{}
 	for i := range n {
+		key := fmt.Sprintf("%s-org-%03d", f.apiKey, i)
+		keys[key] = true
+		usedSecrets.add(key)
+		standin.SetDatabase(key, xpandertest.NewDatabase(fmt.Sprintf("db-%03d", i), "f47ac10b-58cc-4372-a567-0e02b2c3d479", f.uri))
+		f.createKeySecret(fmt.Sprintf("key-%03d", i), "api-key", key)
 		obj := f.obj.DeepCopy()
 		obj.Name = fmt.Sprintf("db-%03d", i)
+		obj.Spec.APIKeySecretRef.Name = fmt.Sprintf("key-%03d", i)
 		obj.Spec.RefreshInterval = &metav1.Duration{Duration: time.Minute}
 		g.Expect(k8sClient.Create(f.ctx, obj)).To(Succeed())
 	}
-	g.Eventually(func() int {
-		list := &databasev1alpha1.XpanderDatabaseList{}
-		g.Expect(k8sClient.List(f.ctx, list, client.InNamespace(f.namespace))).To(Succeed())
-		readyCount := 0
-		for i := range list.Items {
-			if ready(&list.Items[i]).Status == metav1.ConditionTrue {
-				readyCount++
+	calls := func(after time.Time) []time.Time {
+		var out []time.Time
+		for _, c := range standin.CallLog() {
+			if keys[c.APIKey] && c.Time.After(after) {
+				out = append(out, c.Time)
 			}
 		}
-		return readyCount
-	}, time.Minute).Should(Equal(n))
-	firstRound := standin.Calls(f.apiKey)
-	g.Expect(firstRound).To(Equal(n))
+		return out
+	}
+	g.Eventually(func() int { return len(calls(time.Time{})) }, time.Minute).Should(Equal(n))
 
 	// Let the interval pass, then hand every object a reconcile: each is due at its own
 	// jittered time, and waits for it.
 	testClock.Advance(time.Minute)
 	start := time.Now()
 	for i := range n {
-		obj := &databasev1alpha1.XpanderDatabase{}
-		g.Expect(k8sClient.Get(f.ctx, f.key(fmt.Sprintf("db-%03d", i)), obj)).To(Succeed())
-		obj.Annotations = map[string]string{"test.xpander.ai/poke": "1"}
-		g.Expect(k8sClient.Update(f.ctx, obj)).To(Succeed())
+		f.annotate(fmt.Sprintf("db-%03d", i), "test.xpander.ai/poke", "1")
 	}
-	g.Eventually(func() int { return standin.Calls(f.apiKey) }, time.Minute).Should(Equal(2 * n))
+	g.Eventually(func() int { return len(calls(start)) }, time.Minute).Should(Equal(n))
 
 	perSecond := map[int]int{}
-	var offsets []time.Duration
-	for _, c := range standin.CallLog() {
-		if c.APIKey == f.apiKey && c.Time.After(start) {
-			d := c.Time.Sub(start)
-			offsets = append(offsets, d)
-			perSecond[int(d/time.Second)]++
-		}
+	offsets := []time.Duration{}
+	for _, c := range calls(start) {
+		d := c.Sub(start)
+		offsets = append(offsets, d)
+		perSecond[int(d/time.Second)]++
 	}
 	sort.Slice(offsets, func(i, j int) bool { return offsets[i] < offsets[j] })
 	seconds := make([]int, 0, len(perSecond))
@@ -364,6 +369,34 @@ func TestManyObjectsSharingAnIntervalSpreadTheirCalls(t *testing.T) {
 	for s, count := range perSecond {
 		g.Expect(count).To(BeNumerically("<=", n/2), "second %d holds no more than half the calls", s)
 	}
+}
+
+func TestObjectsSharingAKeyShareTheAPICall(t *testing.T) {
+	const n = 20
+	f := newFixture(t)
+	g := f.g
+	for i := range n {
+		obj := f.obj.DeepCopy()
+		obj.Name = fmt.Sprintf("shared-%02d", i)
+		g.Expect(k8sClient.Create(f.ctx, obj)).To(Succeed())
+	}
+	g.Eventually(func() int {
+		list := &databasev1alpha1.XpanderDatabaseList{}
+		g.Expect(k8sClient.List(f.ctx, list, client.InNamespace(f.namespace))).To(Succeed())
+		readyCount := 0
+		for i := range list.Items {
+			if ready(&list.Items[i]).Status == metav1.ConditionTrue {
+				readyCount++
+			}
+		}
+		return readyCount
+	}).Should(Equal(n))
+	g.Expect(standin.Calls(f.apiKey)).To(Equal(1), "%d objects with one key cost one call", n)
+
+	// A requested sync does not take the shared answer: it asks the API.
+	f.obj.Name = "shared-07"
+	f.requestSync(SyncRequestAnnotation)
+	g.Eventually(func() int { return standin.Calls(f.apiKey) }).Should(Equal(2))
 }
 
 func findCondition(obj *databasev1alpha1.XpanderDatabase, typ string) metav1.Condition {

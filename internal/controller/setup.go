@@ -43,15 +43,22 @@ type Options struct {
 // CacheOptions are the manager's cache options: Secrets are cached only when they carry the
 // operator's label, and no object keeps its managedFields in memory. With namespaces, the
 // cache (and so the operator) sees only those namespaces.
-func CacheOptions(namespaces []string) cache.Options {
+//
+// shard, when not nil, selects the XpanderDatabases this replica handles, for splitting the
+// objects between several operator Deployments by a label (see the README's Scaling).
+func CacheOptions(namespaces []string, shard labels.Selector) cache.Options {
+	byObject := map[client.Object]cache.ByObject{
+		&corev1.Secret{}: {
+			Label: labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue}),
+		},
+	}
+	if shard != nil && !shard.Empty() {
+		byObject[&databasev1alpha1.XpanderDatabase{}] = cache.ByObject{Label: shard}
+	}
 	return cache.Options{
 		DefaultNamespaces: namespaceConfig(namespaces),
 		DefaultTransform:  cache.TransformStripManagedFields(),
-		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {
-				Label: labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue}),
-			},
-		},
+		ByObject:          byObject,
 	}
 }
 

@@ -71,7 +71,7 @@ func runSuite(m *testing.M) int {
 		Scheme:                 clientgoscheme.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  CacheOptions(nil),
+		Cache:                  CacheOptions(nil, nil),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -89,12 +89,15 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 
+	coalescer := xpander.NewCoalescer(api, 1000)
+	coalescer.SetClock(testClock.Now)
 	r := &XpanderDatabaseReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Xpander:   api,
-		Recorder:  mgr.GetEventRecorder("xpander-db-operator"),
-		Clock:     testClock,
+		Client:       mgr.GetClient(),
+		APIReader:    mgr.GetAPIReader(),
+		Xpander:      coalescer,
+		AnswerMaxAge: 5 * time.Minute,
+		Recorder:     mgr.GetEventRecorder("xpander-db-operator"),
+		Clock:        testClock,
 	}
 	err = r.SetupWithManager(mgr, Options{
 		MaxConcurrentReconciles: 4,

@@ -34,9 +34,11 @@ import (
 	"github.com/xpander-ai/xpander-db-operator/internal/xpander"
 )
 
-// DatabaseGetter is the xpander API call the reconciler makes; *xpander.Client implements it.
+// DatabaseGetter is the xpander API call the reconciler makes, through an answer cache that
+// may serve an answer up to maxAge old (maxAge 0: ask the API); *xpander.Coalescer
+// implements it.
 type DatabaseGetter interface {
-	GetDatabase(ctx context.Context, apiKey string) (*xpander.Database, error)
+	GetDatabase(ctx context.Context, apiKey string, maxAge time.Duration) (*xpander.Database, error)
 }
 
 // XpanderDatabaseReconciler keeps each XpanderDatabase's managed Secret in step with the
@@ -53,6 +55,10 @@ type XpanderDatabaseReconciler struct {
 	SecretMetadata client.Reader
 	// Xpander calls the xpander API.
 	Xpander DatabaseGetter
+	// AnswerMaxAge is how old a shared answer for the same key may be and still serve a
+	// scheduled sync; an object never takes one older than half its refresh interval, and
+	// a requested sync always asks the API. Zero turns sharing off.
+	AnswerMaxAge time.Duration
 	// Recorder emits Kubernetes events.
 	Recorder events.EventRecorder
 	// Clock tells the time; a real clock when nil.
@@ -166,8 +172,10 @@ type syncState struct {
 	// shape is the checked spec.secretTemplate; schedule the checked sync schedule.
 	shape    *connsecret.Shape
 	schedule *schedule.Schedule
-	// request is the sync-request annotations' value, "" when there is none.
+	// request is the sync-request annotations' value, "" when there is none; forced is set
+	// when it asks for a sync this reconciliation makes.
 	request string
+	forced  bool
 	// credential fingerprints the connection just fetched; rotated is set when it differs
 	// from the one the previous successful sync wrote.
 	credential string
@@ -287,27 +295,31 @@ func (r *XpanderDatabaseReconciler) syncDue(ctx context.Context, s *syncState) b
 	last, known := r.lastSync(s.obj)
 	s.request = syncRequest(s.obj)
 	why := ""
+	requested := s.request != "" && s.request != last.request
 	switch {
 	case !known:
 		why = "never synced"
 	case last.generation != s.obj.Generation:
 		why = "spec changed"
-	case s.request != "" && s.request != last.request:
-		why = "sync requested"
 	case r.keySecretVersion(ctx, s.obj) != last.keyVersion:
 		why = "API key Secret changed"
+	case requested && last.ok:
+		why = "sync requested"
 	case !s.now.Before(last.next):
 		why = "next sync time reached"
 	case !last.ok && last.reason == databasev1alpha1.SecretConflictReason:
 		why = "the conflicting Secret is gone"
 	case !last.ok:
 		// A failed sync is retried at its next sync time, not on every event: backoff and
-		// Retry-After hold however busy the watches are.
+		// Retry-After hold however busy the watches are, sync requests included.
 	case s.managed == nil:
 		why = "managed Secret missing"
 	case !intact(s.managed):
 		why = "managed Secret changed by someone else"
 	}
+	// A requested sync asks the API rather than take a shared answer, and stays requested
+	// until a sync succeeds.
+	s.forced = requested
 	if why == "" {
 		s.skipped, s.next = true, last.next
 		logf.FromContext(ctx).V(1).Info("sync not due", "next", last.next.Format(time.RFC3339))
@@ -392,7 +404,11 @@ func (r *XpanderDatabaseReconciler) readAPIKey(ctx context.Context, s *syncState
 
 // fetchDatabase asks the xpander API for the connection and builds the Secret's data.
 func (r *XpanderDatabaseReconciler) fetchDatabase(ctx context.Context, s *syncState, apiKey string) error {
-	db, err := r.Xpander.GetDatabase(ctx, apiKey)
+	maxAge := min(r.AnswerMaxAge, s.obj.RefreshInterval()/2)
+	if s.forced {
+		maxAge = 0
+	}
+	db, err := r.Xpander.GetDatabase(ctx, apiKey, maxAge)
 	if err != nil {
 		return apiFailure(err)
 	}
@@ -594,9 +610,6 @@ func (r *XpanderDatabaseReconciler) markFailed(s *syncState, f *failure) {
 	obj.Status.LastAttemptTime = &now
 	obj.Status.ConsecutiveFailures = last.failures + 1
 	obj.Status.APIKeySecretVersion = s.keyVersion
-	if s.request != "" {
-		obj.Status.LastHandledSyncRequest = s.request
-	}
 	setCondition(obj, databasev1alpha1.ReadyCondition, metav1.ConditionFalse, f.reason, msg)
 
 	var wait time.Duration

@@ -316,7 +316,7 @@ func TestBadInputKeepsTheLastGoodSecret(t *testing.T) {
 			good := f.secret("db")
 
 			tc.breakIt(f)
-			f.bumpSpec() // a spec change syncs at once, whatever broke
+			f.requestSync(SyncRequestAnnotation) // a requested sync asks the API at once, whatever broke
 			obj := f.waitReason(tc.reason)
 
 			g := f.g
