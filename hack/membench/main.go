@@ -14,8 +14,8 @@
 //
 // Progress goes to standard error, the table to standard output (--markdown for Markdown).
 //
-//	go run ./hack/membench [--secrets N] [--objects M] [--repeats R] [--settle D] [--timeout D] [--markdown]
-//	                       [--bin-dir bin] [--assets DIR] [--keep]
+//	go run ./hack/membench [--secrets N] [--data-kib K] [--objects M] [--repeats R] [--settle D]
+//	                       [--timeout D] [--markdown] [--bin-dir bin] [--assets DIR] [--keep]
 package main
 
 import (
@@ -35,6 +35,7 @@ import (
 
 type options struct {
 	secrets  int
+	dataKiB  float64
 	objects  int
 	repeats  int
 	settle   time.Duration
@@ -53,6 +54,7 @@ type options struct {
 func main() {
 	var o options
 	flag.IntVar(&o.secrets, "secrets", 3000, "unrelated Secrets to create (N)")
+	flag.Float64Var(&o.dataKiB, "data-kib", 3.5, "data per unrelated Secret, in KiB (a certificate chain and a key)")
 	flag.IntVar(&o.objects, "objects", 50, "XpanderDatabases to create (M), spread over 5 namespaces")
 	flag.IntVar(&o.repeats, "repeats", 3, "fresh processes measured per scenario (R)")
 	flag.DurationVar(&o.settle, "settle", 10*time.Second,
@@ -165,6 +167,8 @@ func (b *bench) setup() error {
 	switch {
 	case o.secrets < 1:
 		return errors.New("--secrets must be at least 1")
+	case o.dataKiB < 0.5 || o.dataKiB > 512:
+		return errors.New("--data-kib must lie between 0.5 and 512")
 	case o.objects < dbNamespaces:
 		return fmt.Errorf("--objects must be at least %d, one per database namespace", dbNamespaces)
 	case o.repeats < 1:
@@ -257,7 +261,7 @@ func (b *bench) measureAll(ctx context.Context) error {
 	b.say("%s run %d, then %s", a.id, len(a.samples)+1, live.id)
 	fill := func(ctx context.Context) error {
 		began := time.Now()
-		st, err := createUnrelatedSecrets(ctx, c.client, o.secrets)
+		st, err := createUnrelatedSecrets(ctx, c.client, o.secrets, o.dataKiB)
 		if err != nil {
 			return err
 		}

@@ -162,10 +162,12 @@ func pemBlock(kind string, n int) []byte {
 	return []byte(b.String())
 }
 
-// unrelatedSecret is a TLS Secret as `kubectl apply -f` leaves it: a certificate chain of
-// about 2 KiB and a key of about 1.7 KiB, random so that no two share memory, and the
-// last-applied-configuration annotation repeating all of it.
-func unrelatedSecret(namespace, name string) (*corev1.Secret, error) {
+// unrelatedSecret is a TLS Secret as `kubectl apply -f` leaves it: a chain of two
+// certificates and a key, together about dataKiB of PEM text, random so that no two Secrets
+// share memory, and the last-applied-configuration annotation repeating all of it.
+func unrelatedSecret(namespace, name string, dataKiB float64) (*corev1.Secret, error) {
+	// Base64 turns 3 bytes into 4 characters; the armour and line breaks add a little more.
+	raw := int(dataKiB * 1024 * 3 / 4 * 0.97)
 	s := &corev1.Secret{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -175,8 +177,8 @@ func unrelatedSecret(namespace, name string) (*corev1.Secret, error) {
 		},
 		Type: corev1.SecretTypeTLS,
 		Data: map[string][]byte{
-			corev1.TLSCertKey:       append(pemBlock("CERTIFICATE", 700), pemBlock("CERTIFICATE", 700)...),
-			corev1.TLSPrivateKeyKey: pemBlock("PRIVATE KEY", 1200),
+			corev1.TLSCertKey:       append(pemBlock("CERTIFICATE", raw*27/100), pemBlock("CERTIFICATE", raw*27/100)...),
+			corev1.TLSPrivateKeyKey: pemBlock("PRIVATE KEY", raw*46/100),
 		},
 	}
 	manifest, err := json.Marshal(s)
@@ -196,7 +198,7 @@ type fillStats struct {
 
 // createUnrelatedSecrets creates n unrelated Secrets spread over all namespaces, with the
 // field manager kubectl's client-side apply uses.
-func createUnrelatedSecrets(ctx context.Context, c client.Client, n int) (fillStats, error) {
+func createUnrelatedSecrets(ctx context.Context, c client.Client, n int, dataKiB float64) (fillStats, error) {
 	var (
 		next      atomic.Int64
 		dataBytes atomic.Int64
@@ -214,7 +216,7 @@ func createUnrelatedSecrets(ctx context.Context, c client.Client, n int) (fillSt
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				s, err := unrelatedSecret(namespaceName(i%namespaceCount), fmt.Sprintf("web-tls-%05d", i))
+				s, err := unrelatedSecret(namespaceName(i%namespaceCount), fmt.Sprintf("web-tls-%05d", i), dataKiB)
 				if err == nil {
 					for _, v := range s.Data {
 						dataBytes.Add(int64(len(v)))
