@@ -11,8 +11,9 @@ const (
 	// DefaultRefreshInterval applies when spec.refreshInterval is not set.
 	DefaultRefreshInterval = time.Hour
 
-	// MinRefreshInterval is the shortest refreshInterval the CRD accepts.
+	// MinRefreshInterval and MaxRefreshInterval bound the refreshInterval the CRD accepts.
 	MinRefreshInterval = time.Minute
+	MaxRefreshInterval = 8760 * time.Hour
 )
 
 // ManagedSecretName returns the name of the Secret the operator keeps for this object.
@@ -37,7 +38,7 @@ func (x *XpanderDatabase) RefreshInterval() time.Duration {
 	if x.Spec.RefreshInterval == nil {
 		return DefaultRefreshInterval
 	}
-	return max(x.Spec.RefreshInterval.Duration, MinRefreshInterval)
+	return min(max(x.Spec.RefreshInterval.Duration, MinRefreshInterval), MaxRefreshInterval)
 }
 
 // Deletion policies for the managed Secret.

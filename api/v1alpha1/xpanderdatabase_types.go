@@ -48,11 +48,13 @@ type XpanderDatabaseSpec struct {
 
 	// refreshInterval is how long the operator waits after a successful sync before it asks
 	// the xpander API again, so that rotated credentials reach the managed Secret. A Go
-	// duration string such as "1h", "30m" or "1h30m"; at least 1m. Defaults to 1h.
+	// duration string such as "1h", "30m" or "1h30m"; at least 1m, at most 8760h. Defaults
+	// to 1h.
 	// +kubebuilder:default="1h"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m')",message="refreshInterval must be at least 1m"
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('8760h')",message="refreshInterval must be at most 8760h (a year)"
 	// +optional
 	RefreshInterval *metav1.Duration `json:"refreshInterval,omitempty"`
 
@@ -155,7 +157,11 @@ type SecretTemplate struct {
 
 	// data adds keys whose values are Go text/template templates over the parsed
 	// connection, for example "postgres://{{ .User }}@{{ .Host }}/{{ .Database }}". The
-	// fields and the functions a template may use are listed in the README.
+	// fields and the functions a template may use are listed in the README; range,
+	// template, define, block and the print functions are not allowed, and one template
+	// may write at most 64 KiB. At most 32 keys of at most 4096 characters each.
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 4096)",message="each data template must be at most 4096 characters"
 	// +optional
 	Data map[string]string `json:"data,omitempty"`
 

@@ -122,6 +122,18 @@ func TestDefaultKeys(t *testing.T) {
 			want: map[string]string{"PGSSLMODE": "verify-full", "jdbc-url": "jdbc:postgresql://h/db?user=u&password=p&sslmode=verify-full"},
 		},
 		{
+			name: "a password with a line break gets no pgpass line, which could not hold it",
+			uri:  "postgresql://u:p%0Aq@h/db",
+			want: map[string]string{"PGPASSWORD": "p\nq"},
+			none: []string{"pgpass"},
+		},
+		{
+			name: "a Unix socket host gets no jdbc-url, which pgjdbc could not use",
+			uri:  "postgresql:///db?host=/var/run/postgresql",
+			want: map[string]string{"PGHOST": "/var/run/postgresql"},
+			none: []string{"jdbc-url"},
+		},
+		{
 			name: "a pgpass field with a star or backslash is escaped, not a wildcard",
 			uri:  "postgresql://u%2A:p%5Cq@h/d%2A",
 			want: map[string]string{"pgpass": `h:5432:d\*:u\*:p\\q` + "\n"},
@@ -250,16 +262,63 @@ func TestInvalidTemplatesAreRefusedWithTheReason(t *testing.T) {
 	}
 }
 
-func TestATemplateThatFailsToRunNamesTheKeyNotTheSecret(t *testing.T) {
+func TestATemplateThatCannotRunIsRefusedBeforeAnyConnectionIsFetched(t *testing.T) {
 	g := NewWithT(t)
-	shape, err := Compile(&databasev1alpha1.SecretTemplate{
+	_, err := Compile(&databasev1alpha1.SecretTemplate{
 		OnlyTemplateKeys: true,
 		Data:             map[string]string{"x": "{{ .Password.Length }}"},
 	})
-	g.Expect(err).NotTo(HaveOccurred())
-	uri := "postgresql://someuser:s3cretPassw0rd@h/db"
-	_, err = shape.Data(uri, parse(t, uri))
-	g.Expect(err).To(MatchError(ContainSubstring(`data: key "x"`)))
-	g.Expect(err.Error()).NotTo(ContainSubstring("s3cretPassw0rd"))
-	g.Expect(err.Error()).NotTo(ContainSubstring(uri))
+	g.Expect(err).To(MatchError(`invalid secretTemplate: data: key "x": the template failed to run at x:1:12`))
+}
+
+// TestTemplatesCannotLeakOrExhaustTheOperator runs templates that try to print the
+// connection into an error message, or to make the operator loop or allocate without end.
+func TestTemplatesCannotLeakOrExhaustTheOperator(t *testing.T) {
+	const uri = "postgresql://dbuser:Se%2Fcr%40t99@h/db"
+	cases := []struct {
+		name     string
+		template string
+		want     string
+	}{
+		{"ranging over the URI to get it into the error", `{{ range .URI }}{{ end }}`, "range is not allowed"},
+		{"nested ranges over large numbers", `{{ range 1000000 }}{{ range 1000000 }}{{ end }}{{ end }}`, "range is not allowed"},
+		{"a range hidden in a with", `{{ with .User }}{{ range 3 }}{{ end }}{{ end }}`, "range is not allowed"},
+		{"printf padding to a huge width", `{{ printf "%099999999d" 1 }}`, "printf is not available"},
+		{"a defined template", `{{ define "t" }}x{{ end }}{{ template "t" }}`, "not allowed"},
+		{"replace blowing up the URI", `{{ replace "" (replace "" (replace "" "xxxxxxxxxxxxxxxx" .URI) .URI) .URI }}`, "writes more than"},
+		{"a field that is not a method of a string", `{{ .Password.Nope }}`, "the template failed to run at"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			shape, err := Compile(&databasev1alpha1.SecretTemplate{OnlyTemplateKeys: true, Data: map[string]string{"x": tc.template}})
+			if err == nil {
+				_, err = shape.Data(uri, parse(t, uri))
+			}
+			g.Expect(err).To(MatchError(ContainSubstring(tc.want)))
+			for _, secret := range []string{"Se/cr@t99", "Se%2Fcr%40t99", "dbuser", "password"} {
+				g.Expect(err.Error()).NotTo(ContainSubstring(secret))
+			}
+		})
+	}
+}
+
+func TestTypesLabelsAndAnnotationsTheAPIServerWouldRefuseAreRefusedFirst(t *testing.T) {
+	cases := []struct {
+		name     string
+		template databasev1alpha1.SecretTemplate
+		want     string
+	}{
+		{"a type Kubernetes reserves", databasev1alpha1.SecretTemplate{Type: "kubernetes.io/tls"}, `type "kubernetes.io/tls" is reserved`},
+		{"a service account token type", databasev1alpha1.SecretTemplate{Type: "kubernetes.io/service-account-token"}, "is reserved"},
+		{"a label key with a space", databasev1alpha1.SecretTemplate{Labels: map[string]string{"bad label": "x"}}, `labels: key "bad label"`},
+		{"a label value too long", databasev1alpha1.SecretTemplate{Labels: map[string]string{"a": strings.Repeat("x", 64)}}, `labels: value of "a"`},
+		{"an annotation key with a space", databasev1alpha1.SecretTemplate{Annotations: map[string]string{"a b": "x"}}, `annotations: key "a b"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Compile(&tc.template)
+			NewWithT(t).Expect(err).To(MatchError(ContainSubstring(tc.want)))
+		})
+	}
 }

@@ -55,7 +55,14 @@ func pgjdbcValue(key, value string) (name, v string, ok bool) {
 // jdbc:postgresql://host1:port1,host2:port2/database?user=...&password=...&..., with the
 // user, the password and every other value percent-encoded. pgjdbc decodes parameter values
 // with java.net.URLDecoder, which reads '+' as a space, so '+' is encoded too.
+//
+// It returns "" when a host is a Unix socket directory, which pgjdbc cannot reach.
 func JDBCURL(c *connstring.Conn) string {
+	for _, h := range c.Hosts {
+		if strings.HasPrefix(h.Name, "/") {
+			return ""
+		}
+	}
 	var b strings.Builder
 	b.WriteString("jdbc:postgresql://")
 	for i, h := range c.Hosts {

@@ -68,7 +68,9 @@ func DefaultKeys(raw string, c *connstring.Conn) map[string]string {
 	d := map[string]string{
 		KeyURI:         raw,
 		KeyDatabaseURL: raw,
-		KeyJDBCURL:     JDBCURL(c),
+	}
+	if jdbc := JDBCURL(c); jdbc != "" {
+		d[KeyJDBCURL] = jdbc
 	}
 	if pgpass := PGPass(c); pgpass != "" {
 		d[KeyPGPass] = pgpass

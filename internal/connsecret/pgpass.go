@@ -14,6 +14,12 @@ func PGPass(c *connstring.Conn) string {
 	if !c.HasPassword {
 		return ""
 	}
+	// A password file has no way to write a line break inside a field.
+	for _, v := range []string{c.Password, c.User, c.Database} {
+		if strings.ContainsAny(v, "\r\n") {
+			return ""
+		}
+	}
 	database := "*"
 	if c.HasDatabase {
 		database = pgpassEscape(c.Database)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	tparse "text/template/parse"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -46,7 +47,13 @@ func Compile(t *databasev1alpha1.SecretTemplate) (*Shape, error) {
 	if t.Type != "" {
 		s.Type = corev1.SecretType(t.Type)
 	}
+	if err := checkType(s.Type); err != nil {
+		return nil, err
+	}
 	s.Labels, s.Annotations = t.Labels, t.Annotations
+	if err := checkMetadata(t.Labels, t.Annotations); err != nil {
+		return nil, err
+	}
 	s.rename, s.only = t.Rename, t.OnlyTemplateKeys
 	if t.Keys != nil {
 		s.keys = slices.Clone(t.Keys)
@@ -71,6 +78,14 @@ func Compile(t *databasev1alpha1.SecretTemplate) (*Shape, error) {
 		}
 		tmpl, err := template.New(name).Funcs(funcs).Option("missingkey=zero").Parse(t.Data[name])
 		if err != nil {
+			return nil, invalidf("data: key %q: %v", name, err)
+		}
+		if err := checkConstructs(tmpl); err != nil {
+			return nil, invalidf("data: key %q: %v", name, err)
+		}
+		// Run it once on a made-up connection, so that a template that cannot run is
+		// refused before the API is asked for the real one.
+		if _, err := execute(tmpl, sampleFields()); err != nil {
 			return nil, invalidf("data: key %q: %v", name, err)
 		}
 		s.templates[name] = tmpl
@@ -161,18 +176,41 @@ var funcs = template.FuncMap{
 		}
 		return value
 	},
-	"upper":   strings.ToUpper,
-	"lower":   strings.ToLower,
-	"replace": func(old, new, s string) string { return strings.ReplaceAll(s, old, new) },
+	"upper": strings.ToUpper,
+	"lower": strings.ToLower,
+	"replace": func(old, new, s string) (string, error) {
+		n := strings.Count(s, old)
+		if len(s)+n*(len(new)-len(old)) > MaxTemplateOutput {
+			return "", errTooLong
+		}
+		return strings.ReplaceAll(s, old, new), nil
+	},
+	// print, printf and println can pad a value to any width before the output limit
+	// sees it; templates concatenate by writing actions next to each other instead.
+	"print":   notAvailable("print"),
+	"printf":  notAvailable("printf"),
+	"println": notAvailable("println"),
 	"join":    func(sep string, items []string) string { return strings.Join(items, sep) },
 	"json": func(v any) (string, error) {
 		b, err := json.Marshal(v)
 		if err != nil {
-			return "", errors.New("value cannot be written as JSON")
+			return "", safeError("the value cannot be written as JSON")
 		}
 		return string(b), nil
 	},
 }
+
+func notAvailable(name string) func(...any) (string, error) {
+	return func(...any) (string, error) {
+		return "", safeError(name + " is not available in secretTemplate")
+	}
+}
+
+// safeError is an error of the template functions' own, worded without any value, and so
+// fit to report as it is.
+type safeError string
+
+func (e safeError) Error() string { return string(e) }
 
 // Data builds the Secret's data for a connection.
 func (s *Shape) Data(raw string, c *connstring.Conn) (map[string][]byte, error) {
@@ -193,15 +231,161 @@ func (s *Shape) Data(raw string, c *connstring.Conn) (map[string][]byte, error) 
 	}
 	fields := fieldsOf(raw, c, defaults)
 	for _, name := range slices.Sorted(maps.Keys(s.templates)) {
-		var buf bytes.Buffer
-		if err := s.templates[name].Execute(&buf, fields); err != nil {
-			// text/template's messages name the template and the failing action, not
-			// the data; the redaction is for the functions' own errors.
-			return nil, invalidf("data: key %q: %s", name, redact(err.Error(), c))
+		value, err := execute(s.templates[name], fields)
+		if err != nil {
+			return nil, invalidf("data: key %q: %v", name, err)
 		}
-		out[name] = buf.Bytes()
+		out[name] = value
 	}
 	return out, nil
+}
+
+// MaxTemplateOutput bounds what one data template may write.
+const MaxTemplateOutput = 64 << 10
+
+var errTooLong = fmt.Errorf("the template writes more than %d bytes", MaxTemplateOutput)
+
+// execute runs a template with its output bounded. Its error says where the template
+// failed but never quotes a value: text/template's own messages can print the data they
+// were given (the password, the URI), so only their position part is kept.
+func execute(tmpl *template.Template, fields Fields) ([]byte, error) {
+	w := &limitedBuffer{}
+	err := tmpl.Execute(w, fields)
+	switch {
+	case err == nil:
+		return w.Bytes(), nil
+	case w.full || errors.Is(err, errTooLong):
+		return nil, errTooLong
+	}
+	var own safeError
+	if errors.As(err, &own) {
+		return nil, fmt.Errorf("the template failed to run%s: %w", position(err), own)
+	}
+	return nil, fmt.Errorf("the template failed to run%s", position(err))
+}
+
+// position extracts "at NAME:LINE:COL" from a text/template error, or "".
+func position(err error) string {
+	var exec template.ExecError
+	if !errors.As(err, &exec) {
+		return ""
+	}
+	msg := strings.TrimPrefix(exec.Err.Error(), "template: ")
+	where, _, ok := strings.Cut(msg, ": ")
+	if !ok || strings.ContainsAny(where, " \"") {
+		return ""
+	}
+	return " at " + where
+}
+
+type limitedBuffer struct {
+	bytes.Buffer
+	full bool
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > MaxTemplateOutput {
+		b.full = true
+		return 0, errTooLong
+	}
+	return b.Buffer.Write(p)
+}
+
+// checkConstructs refuses the template actions that can loop or call other templates:
+// a data template is an expression over one connection, and range over a large number
+// could keep the operator busy for ever. Lists have join.
+func checkConstructs(tmpl *template.Template) error {
+	for _, t := range tmpl.Templates() {
+		if t.Name() != tmpl.Name() {
+			return errors.New("define and block are not allowed")
+		}
+		if t.Tree == nil || t.Tree.Root == nil {
+			continue
+		}
+		if err := walk(t.Tree.Root); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func walk(n tparse.Node) error {
+	switch n := n.(type) {
+	case *tparse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+	case *tparse.RangeNode:
+		return errors.New("range is not allowed (use join for lists)")
+	case *tparse.TemplateNode:
+		return errors.New("template is not allowed")
+	case *tparse.IfNode:
+		return walkBranch(&n.BranchNode)
+	case *tparse.WithNode:
+		return walkBranch(&n.BranchNode)
+	}
+	return nil
+}
+
+func walkBranch(b *tparse.BranchNode) error {
+	if err := walk(b.List); err != nil {
+		return err
+	}
+	if b.ElseList != nil {
+		return walk(b.ElseList)
+	}
+	return nil
+}
+
+// sampleFields is a made-up connection for trying templates before the real one arrives.
+func sampleFields() Fields {
+	return Fields{
+		URI: "postgresql://user:password@host.example:5432/db?sslmode=require", Scheme: "postgresql",
+		User: "user", Password: "password", Host: "host.example", Port: "5432",
+		Hosts: []string{"host.example"}, HostList: "host.example", PortList: "5432", Database: "db",
+		Params:  map[string]string{"sslmode": "require"},
+		JDBCURL: "jdbc:postgresql://host.example:5432/db?user=user&password=password&sslmode=require",
+		PGPass:  "host.example:5432:db:user:password\n",
+	}
+}
+
+// checkType refuses the Secret types Kubernetes gives a meaning of its own (required keys,
+// controllers that write into them): the operator would fight them or be refused.
+func checkType(t corev1.SecretType) error {
+	name := string(t)
+	if strings.HasPrefix(name, "kubernetes.io/") || strings.HasPrefix(name, "bootstrap.kubernetes.io/") {
+		return invalidf("type %q is reserved by Kubernetes; use Opaque, %s or a type of your own", name, ServiceBindingType)
+	}
+	return nil
+}
+
+// checkMetadata refuses labels and annotations the API server would refuse, so that they
+// are reported before a Secret is touched.
+func checkMetadata(labels, annotations map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			return invalidf("labels: key %q: %s", k, strings.Join(errs, "; "))
+		}
+		if errs := validation.IsValidLabelValue(labels[k]); len(errs) > 0 {
+			return invalidf("labels: value of %q: %s", k, strings.Join(errs, "; "))
+		}
+	}
+	size := 0
+	for _, k := range slices.Sorted(maps.Keys(annotations)) {
+		if errs := validation.IsQualifiedName(strings.ToLower(k)); len(errs) > 0 {
+			return invalidf("annotations: key %q: %s", k, strings.Join(errs, "; "))
+		}
+		size += len(k) + len(annotations[k])
+	}
+	if size > 128<<10 {
+		return invalidf("annotations: more than 128 KiB in all")
+	}
+	return nil
 }
 
 func fieldsOf(raw string, c *connstring.Conn, defaults map[string]string) Fields {
@@ -238,14 +422,4 @@ func fieldsOf(raw string, c *connstring.Conn, defaults map[string]string) Fields
 		f.Params["sslmode"] = v
 	}
 	return f
-}
-
-// redact removes any credential from an error message.
-func redact(msg string, c *connstring.Conn) string {
-	for _, secret := range []string{c.Password, c.User} {
-		if len(secret) >= 3 {
-			msg = strings.ReplaceAll(msg, secret, "[redacted]")
-		}
-	}
-	return msg
 }

@@ -80,7 +80,8 @@ func credentialFingerprint(obj *databasev1alpha1.XpanderDatabase, uri string) st
 
 // intact reports whether a managed Secret still holds what the operator last wrote into it.
 func intact(s *corev1.Secret) bool {
-	return s.Annotations[FingerprintAnnotation] == fingerprint(s.Data)
+	return s.Annotations[FingerprintAnnotation] == fingerprint(s.Data) &&
+		s.Labels[ManagedByLabel] == ManagedByValue
 }
 
 // desiredSecret applies the operator's part of a managed Secret onto s: data, type, the

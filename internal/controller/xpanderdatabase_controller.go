@@ -430,7 +430,14 @@ func (r *XpanderDatabaseReconciler) writeSecret(ctx context.Context, s *syncStat
 	name := s.obj.ManagedSecretName()
 
 	if s.managed != nil && s.managed.Type != s.shape.Type {
-		// A Secret's type cannot change: replace the Secret.
+		// A Secret's type cannot change: replace the Secret. The API server first checks
+		// the replacement in a dry run under another name, so that a Secret it would
+		// refuse never costs the one that works.
+		trial := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.obj.Namespace, GenerateName: "xdb-type-check-"}}
+		desiredSecret(trial, s.obj, s.shape, s.data, s.credential)
+		if err := r.Create(ctx, trial, client.DryRunAll); err != nil {
+			return kubeFailure(err, "check Secret %s with type %s", name, s.shape.Type)
+		}
 		err := r.Delete(ctx, s.managed, client.Preconditions{UID: &s.managed.UID})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return kubeFailure(err, "delete Secret %s to change its type", name)
@@ -553,7 +560,9 @@ func (r *XpanderDatabaseReconciler) finish(ctx context.Context, s *syncState, er
 
 	r.emitEvents(s, f)
 	if f != nil && !s.repeated {
-		logf.FromContext(ctx).Error(f, "sync failed", "reason", f.reason,
+		// Info, not Error: a failed sync is an expected state with its own condition and
+		// event, and error-level lines carry a stack trace in production logging.
+		logf.FromContext(ctx).Info("sync failed", "reason", f.reason, "error", f.Error(),
 			"failures", obj.Status.ConsecutiveFailures, "retryAt", next.Format(time.RFC3339))
 	}
 

@@ -51,6 +51,11 @@ func For(obj *databasev1alpha1.XpanderDatabase) (*Schedule, error) {
 		if err != nil {
 			return nil, fmt.Errorf("spec.schedule %q is not a five-field cron schedule: %v", obj.Spec.Schedule, err)
 		}
+		// robfig/cron answers the zero time for a schedule with no next time, such as
+		// February 30th; four years ahead covers every leap day.
+		if next := c.Next(time.Now().In(s.location)); next.IsZero() {
+			return nil, fmt.Errorf("spec.schedule %q never fires", obj.Spec.Schedule)
+		}
 		s.cron = c
 		bound = MaxCronJitter
 	}

@@ -104,3 +104,19 @@ func TestBadSchedulesAreRefusedWithTheField(t *testing.T) {
 		})
 	}
 }
+
+func TestAScheduleThatNeverFiresIsRefused(t *testing.T) {
+	_, err := For(object("u", databasev1alpha1.XpanderDatabaseSpec{Schedule: "0 0 30 2 *"}))
+	NewWithT(t).Expect(err).To(MatchError(`spec.schedule "0 0 30 2 *" never fires`))
+}
+
+func TestTheLongestIntervalDoesNotOverflow(t *testing.T) {
+	g := NewWithT(t)
+	s, err := For(object("u", databasev1alpha1.XpanderDatabaseSpec{
+		RefreshInterval: &metav1.Duration{Duration: 2562047 * time.Hour},
+	}))
+	g.Expect(err).NotTo(HaveOccurred())
+	last := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	g.Expect(s.Next(last)).To(BeTemporally(">=", last.Add(8760*time.Hour)), "held to the longest interval, a year")
+	g.Expect(s.Next(last)).To(BeTemporally("<", last.Add(8760*time.Hour+6*time.Minute)))
+}

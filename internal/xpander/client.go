@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 const (
@@ -29,6 +31,9 @@ const (
 	// MaxResponseBytes caps how much of an answer is read. The documented answer is a few
 	// hundred bytes; anything near this size is not that answer.
 	MaxResponseBytes = 64 << 10
+
+	// MaxNameLength bounds the answer's id, name and organization_id.
+	MaxNameLength = 253
 
 	// DatabasePath is the endpoint that hands out the organization's connection.
 	DatabasePath = "/v1/misc/db"
@@ -288,6 +293,18 @@ func decodeDatabase(body []byte, status int) (*Database, error) {
 	db := &Database{ID: *a.ID, Name: *a.Name}
 	if a.OrganizationID != nil {
 		db.OrganizationID = *a.OrganizationID
+	}
+	// These three go into status, conditions and events: they must be short, printable
+	// names, as the documented answer's are.
+	for _, f := range []struct{ name, value string }{
+		{"id", db.ID}, {"name", db.Name}, {"organization_id", db.OrganizationID},
+	} {
+		if len(f.value) > MaxNameLength {
+			return nil, malformed("field %s is longer than %d bytes", f.name, MaxNameLength)
+		}
+		if strings.ContainsFunc(f.value, func(r rune) bool { return !unicode.IsPrint(r) || r == utf8.RuneError }) {
+			return nil, malformed("field %s holds characters that are not printable", f.name)
+		}
 	}
 	if a.ConnectionURI == nil || a.ConnectionURI.URI == nil || *a.ConnectionURI.URI == "" {
 		return nil, newError(KindNoConnectionURI, status,
