@@ -39,6 +39,7 @@ type config struct {
 	probeAddr         string
 	leaderElect       bool
 	leaderElectionNS  string
+	leaderElectionID  string
 	concurrency       int
 	backoffBase       time.Duration
 	backoffMax        time.Duration
@@ -67,6 +68,8 @@ func main() {
 		"Address of the /healthz and /readyz endpoints; 0 turns them off.")
 	flag.BoolVar(&c.leaderElect, "leader-elect", true,
 		"Elect a leader so that only one of several replicas syncs at a time.")
+	flag.StringVar(&c.leaderElectionID, "leader-election-id", "xpander-db-operator.database.xpander.ai",
+		"Name of the leader election Lease; give each shard's Deployment its own.")
 	flag.StringVar(&c.leaderElectionNS, "leader-election-namespace", "",
 		"Namespace of the leader election Lease; required when running outside a cluster.")
 	flag.IntVar(&c.concurrency, "max-concurrent-reconciles", 4,
@@ -149,7 +152,7 @@ func run(c config) error {
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        c.probeAddr,
 		LeaderElection:                c.leaderElect,
-		LeaderElectionID:              "xpander-db-operator.database.xpander.ai",
+		LeaderElectionID:              c.leaderElectionID,
 		LeaderElectionNamespace:       c.leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &c.gracefulShutdown,
