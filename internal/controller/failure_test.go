@@ -96,3 +96,15 @@ func TestTenMinutesOfServerErrorsCostAboutTenCalls(t *testing.T) {
 		g.Expect(got).To(BeNumerically("<=", want+want/10), "after %d failures", failures)
 	}
 }
+
+func TestARefusedStatusWriteIsRetriedWithoutAskingTheAPIAgain(t *testing.T) {
+	f := newFixture(t)
+	refuseStatusWrites.Store(f.namespace+"/db", 1)
+	f.create()
+	obj := f.waitReady()
+	g := f.g
+	left, _ := refuseStatusWrites.Load(f.namespace + "/db")
+	g.Expect(left).To(Equal(0), "the first status write was refused")
+	g.Expect(standin.Calls(f.apiKey)).To(Equal(1), "and retried without a second API call")
+	g.Expect(obj.Status.SecretName).To(Equal("db"))
+}

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,7 +16,9 @@ import (
 	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -92,7 +95,7 @@ func runSuite(m *testing.M) int {
 	coalescer := xpander.NewCoalescer(api, 1000)
 	coalescer.SetClock(testClock.Now)
 	r := &XpanderDatabaseReconciler{
-		Client:       mgr.GetClient(),
+		Client:       refusingStatusClient{mgr.GetClient()},
 		APIReader:    mgr.GetAPIReader(),
 		Xpander:      coalescer,
 		AnswerMaxAge: 5 * time.Minute,
@@ -245,4 +248,26 @@ func newNamespace(t *testing.T) string {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "xdb-test-"}}
 	gomega.NewWithT(t).Expect(k8sClient.Create(context.Background(), ns)).To(gomega.Succeed())
 	return ns.Name
+}
+
+// refuseStatusWrites holds, by "namespace/name", how many status writes to refuse with a
+// conflict before letting them through.
+var refuseStatusWrites sync.Map
+
+type refusingStatusClient struct{ client.Client }
+
+func (c refusingStatusClient) Status() client.SubResourceWriter {
+	return refusingStatusWriter{c.Client.Status()}
+}
+
+type refusingStatusWriter struct{ client.SubResourceWriter }
+
+func (w refusingStatusWriter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	key := obj.GetNamespace() + "/" + obj.GetName()
+	if v, ok := refuseStatusWrites.Load(key); ok && v.(int) > 0 {
+		refuseStatusWrites.Store(key, v.(int)-1)
+		return apierrors.NewConflict(schema.GroupResource{Group: "database.xpander.ai", Resource: "xpanderdatabases"},
+			obj.GetName(), errors.New("the object has been modified"))
+	}
+	return w.SubResourceWriter.Patch(ctx, obj, patch, opts...)
 }

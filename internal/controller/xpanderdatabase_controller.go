@@ -689,8 +689,19 @@ func (r *XpanderDatabaseReconciler) patchStatus(ctx context.Context, before, obj
 		return err
 	}
 	// The patch's answer would overwrite obj with the object as it is now, possibly a newer
-	// generation than the one this reconciliation acted on; keep obj as it was read.
-	return client.IgnoreNotFound(r.Status().Patch(ctx, obj.DeepCopy(), client.RawPatch(types.MergePatchType, patch)))
+	// generation than the one this reconciliation acted on; keep obj as it was read. A
+	// refusal that may pass on its own is retried here, with the sync's result in hand,
+	// rather than by syncing again.
+	err = retry.OnError(retry.DefaultBackoff, retriable, func() error {
+		return r.Status().Patch(ctx, obj.DeepCopy(), client.RawPatch(types.MergePatchType, patch))
+	})
+	return client.IgnoreNotFound(err)
+}
+
+// retriable reports the API server's refusals that a moment's wait can cure.
+func retriable(err error) bool {
+	return apierrors.IsConflict(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
+		apierrors.IsTooManyRequests(err) || apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err)
 }
 
 // statusPatch returns a JSON merge patch that sets the whole status: every field of st,
