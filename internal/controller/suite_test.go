@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -33,6 +34,8 @@ import (
 
 // One control plane, one manager and one stand-in API serve every test in this package.
 var (
+	// metricsAddr is where the manager serves its metrics, plain HTTP on loopback.
+	metricsAddr string
 	k8sClient   client.Client
 	watchClient client.WithWatch
 	standin     *xpandertest.Server
@@ -66,13 +69,18 @@ func runSuite(m *testing.M) int {
 	standin = xpandertest.NewServer()
 	defer standin.Close()
 
+	metricsAddr, err = freeLoopbackAddr()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	if err := SetupScheme(clientgoscheme.Scheme); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 clientgoscheme.Scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
+		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: "0",
 		Cache:                  CacheOptions(nil, nil),
 	})
@@ -168,6 +176,12 @@ func checkNoSecretLeaked(ctx context.Context) error {
 			return err
 		}
 		said = append(said, string(b))
+	}
+
+	if text, err := scrapeMetrics(); err == nil {
+		said = append(said, text)
+	} else {
+		return fmt.Errorf("scrape metrics: %w", err)
 	}
 
 	all := strings.Join(said, "\n")
@@ -270,4 +284,13 @@ func (w refusingStatusWriter) Patch(ctx context.Context, obj client.Object, patc
 			obj.GetName(), errors.New("the object has been modified"))
 	}
 	return w.SubResourceWriter.Patch(ctx, obj, patch, opts...)
+}
+
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }

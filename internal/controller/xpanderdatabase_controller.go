@@ -30,6 +30,7 @@ import (
 
 	databasev1alpha1 "github.com/xpander-ai/xpander-db-operator/api/v1alpha1"
 	"github.com/xpander-ai/xpander-db-operator/internal/connsecret"
+	"github.com/xpander-ai/xpander-db-operator/internal/metrics"
 	"github.com/xpander-ai/xpander-db-operator/internal/schedule"
 	"github.com/xpander-ai/xpander-db-operator/internal/xpander"
 )
@@ -99,6 +100,7 @@ func (r *XpanderDatabaseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.recent.Delete(req.NamespacedName)
+			metrics.LastSuccess.DeleteLabelValues(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -442,6 +444,7 @@ func (r *XpanderDatabaseReconciler) writeSecret(ctx context.Context, s *syncStat
 		if err != nil && !apierrors.IsNotFound(err) {
 			return kubeFailure(err, "delete Secret %s to change its type", name)
 		}
+		metrics.SecretWrites.WithLabelValues("delete").Inc()
 		s.managed = nil
 	}
 
@@ -458,6 +461,7 @@ func (r *XpanderDatabaseReconciler) writeSecret(ctx context.Context, s *syncStat
 			return kubeFailure(err, "create Secret %s", name)
 		}
 		s.secretEvent = "created"
+		metrics.SecretWrites.WithLabelValues("create").Inc()
 		return nil
 	}
 
@@ -483,6 +487,7 @@ func (r *XpanderDatabaseReconciler) writeSecret(ctx context.Context, s *syncStat
 		}
 		if err == nil {
 			s.secretEvent = "updated"
+			metrics.SecretWrites.WithLabelValues("update").Inc()
 		}
 		return err
 	})
@@ -518,6 +523,7 @@ func (r *XpanderDatabaseReconciler) removeRenamedSecret(ctx context.Context, s *
 	if err != nil && !apierrors.IsNotFound(err) {
 		return kubeFailure(err, "delete previous Secret %s", old)
 	}
+	metrics.SecretWrites.WithLabelValues("delete").Inc()
 	return nil
 }
 
@@ -559,6 +565,7 @@ func (r *XpanderDatabaseReconciler) finish(ctx context.Context, s *syncState, er
 	}
 
 	r.emitEvents(s, f)
+	r.count(s, f)
 	if f != nil && !s.repeated {
 		// Info, not Error: a failed sync is an expected state with its own condition and
 		// event, and error-level lines carry a stack trace in production logging.
@@ -595,6 +602,20 @@ func (r *XpanderDatabaseReconciler) markSynced(s *syncState) {
 		fmt.Sprintf("Secret %s holds the connection to database %s", obj.Status.SecretName, db.ID))
 	meta.RemoveStatusCondition(&obj.Status.Conditions, databasev1alpha1.ReconcilingCondition)
 	meta.RemoveStatusCondition(&obj.Status.Conditions, databasev1alpha1.StalledCondition)
+}
+
+// count records the attempt in the operator's metrics.
+func (r *XpanderDatabaseReconciler) count(s *syncState, f *failure) {
+	switch {
+	case s.synced:
+		metrics.Syncs.WithLabelValues("success", databasev1alpha1.SyncedReason).Inc()
+		metrics.LastSuccess.WithLabelValues(s.obj.Namespace, s.obj.Name).Set(float64(s.now.Unix()))
+		if s.rotated {
+			metrics.Rotations.Inc()
+		}
+	case f != nil && !s.repeated:
+		metrics.Syncs.WithLabelValues("failure", f.reason).Inc()
+	}
 }
 
 // markFailed records a failed attempt and when to try again: after refreshInterval when a

@@ -19,6 +19,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/xpander-ai/xpander-db-operator/internal/metrics"
 )
 
 const (
@@ -165,11 +167,15 @@ func (c *Client) GetDatabase(ctx context.Context, apiKey string) (*Database, err
 		req.Header.Set("User-Agent", c.userAgent)
 	}
 
+	start := time.Now()
 	resp, err := c.http.Do(req)
+	metrics.APIRequestDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
+		metrics.APIRequests.WithLabelValues("error").Inc()
 		return nil, networkError(err)
 	}
 	defer resp.Body.Close()
+	metrics.APIRequests.WithLabelValues(metrics.StatusClass(resp.StatusCode)).Inc()
 
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {
