@@ -77,8 +77,9 @@ type XpanderDatabaseReconciler struct {
 
 // syncRecord is what the latest sync attempt wrote into status, kept until the next one.
 type syncRecord struct {
-	ok         bool   // the attempt succeeded
-	reason     string // the Ready reason it left
+	uid        types.UID // of the object, which a deleted and recreated one does not share
+	ok         bool      // the attempt succeeded
+	reason     string    // the Ready reason it left
 	generation int64
 	keyVersion string
 	next       time.Time
@@ -335,7 +336,7 @@ func (r *XpanderDatabaseReconciler) syncDue(ctx context.Context, s *syncState) b
 // lastSync returns the latest sync attempt of obj: the one this process remembers, or else
 // the one its status records. It reports false when there has been none.
 func (r *XpanderDatabaseReconciler) lastSync(obj *databasev1alpha1.XpanderDatabase) (syncRecord, bool) {
-	if v, ok := r.recent.Load(client.ObjectKeyFromObject(obj)); ok {
+	if v, ok := r.recent.Load(client.ObjectKeyFromObject(obj)); ok && v.(syncRecord).uid == obj.UID {
 		return v.(syncRecord), true
 	}
 	st := obj.Status
@@ -344,6 +345,7 @@ func (r *XpanderDatabaseReconciler) lastSync(obj *databasev1alpha1.XpanderDataba
 		return syncRecord{}, false
 	}
 	return syncRecord{
+		uid:        obj.UID,
 		ok:         c.Status == metav1.ConditionTrue,
 		reason:     c.Reason,
 		generation: st.ObservedGeneration,
@@ -553,6 +555,7 @@ func (r *XpanderDatabaseReconciler) finish(ctx context.Context, s *syncState, er
 		st := obj.Status
 		next = st.NextSyncTime.Time
 		r.recent.Store(client.ObjectKeyFromObject(obj), syncRecord{
+			uid:        obj.UID,
 			ok:         s.synced,
 			reason:     meta.FindStatusCondition(st.Conditions, databasev1alpha1.ReadyCondition).Reason,
 			generation: obj.Generation,

@@ -406,3 +406,26 @@ func TestTheCRDRejectsBadSpecs(t *testing.T) {
 		})
 	}
 }
+
+func TestAnObjectDeletedAndCreatedAgainUnderTheSameNameSyncsAnew(t *testing.T) {
+	f := newFixture(t)
+	f.create()
+	first := f.waitReady()
+	// Delete and create again at once, before the operator has seen the deletion; the
+	// Secret goes too, as the garbage collector (which envtest lacks) would take it.
+	f.g.Expect(k8sClient.Delete(f.ctx, first)).To(Succeed())
+	f.g.Expect(k8sClient.Delete(f.ctx, f.secret("db"))).To(Succeed())
+	again := f.obj.DeepCopy()
+	again.ResourceVersion, again.UID = "", ""
+	f.g.Eventually(func() error { return k8sClient.Create(f.ctx, again) }).Should(Succeed())
+	f.g.Eventually(func(g Gomega) {
+		obj := f.current()
+		g.Expect(obj.UID).NotTo(Equal(first.UID))
+		g.Expect(ready(obj).Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(obj.Status.SecretName).To(Equal("db"))
+		s := &corev1.Secret{}
+		g.Expect(k8sClient.Get(f.ctx, f.key("db"), s)).To(Succeed())
+		g.Expect(s.OwnerReferences).To(HaveLen(1))
+		g.Expect(s.OwnerReferences[0].UID).To(Equal(obj.UID))
+	}).Should(Succeed())
+}
