@@ -20,6 +20,7 @@ import (
 	"github.com/xpander-ai/xpander-db-operator/internal/schedule"
 	"github.com/xpander-ai/xpander-db-operator/internal/xpander"
 	"github.com/xpander-ai/xpander-db-operator/internal/xpander/xpandertest"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
 
 // workloads creates a Deployment, a StatefulSet and a DaemonSet named after their kind.
@@ -219,6 +220,9 @@ func TestSuspendPausesSyncing(t *testing.T) {
 	obj := f.current()
 	obj.Spec.Suspend = true
 	g.Expect(k8sClient.Update(f.ctx, obj)).To(Succeed())
+	g.Eventually(func() bool { o := f.current(); return o.Status.ObservedGeneration == o.Generation }).Should(BeTrue(),
+		"the operator acknowledges the suspension, so that kstatus readers do not wait on it")
+	g.Expect(kstatus(t, f.current())).To(Equal(status.CurrentStatus))
 	testClock.Advance(first.Status.NextSyncTime.Sub(testClock.Now()) + time.Second)
 	f.requestSync(SyncRequestAnnotation)
 	f.g.Expect(k8sClient.Delete(f.ctx, f.secret("db"))).To(Succeed())

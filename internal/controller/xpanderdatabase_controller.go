@@ -115,7 +115,7 @@ func (r *XpanderDatabaseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	if obj.Spec.Suspend {
 		logf.FromContext(ctx).V(1).Info("suspended; not syncing")
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.acknowledgeSuspend(ctx, obj)
 	}
 
 	s := &syncState{obj: obj, before: obj.DeepCopy(), now: r.now()}
@@ -160,6 +160,18 @@ func (r *XpanderDatabaseReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 
 	s.synced = true
 	return ctrl.Result{}, nil
+}
+
+// acknowledgeSuspend stamps status.observedGeneration when spec.suspend was just set, so
+// that kstatus readers (Flux, kubectl wait) see the object as acted on rather than waiting
+// for a sync that is not coming. The conditions keep describing the last sync.
+func (r *XpanderDatabaseReconciler) acknowledgeSuspend(ctx context.Context, obj *databasev1alpha1.XpanderDatabase) error {
+	if obj.Status.ObservedGeneration == obj.Generation {
+		return nil
+	}
+	patch := fmt.Appendf(nil, `{"status":{"observedGeneration":%d}}`, obj.Generation)
+	err := r.Status().Patch(ctx, obj.DeepCopy(), client.RawPatch(types.MergePatchType, patch))
+	return client.IgnoreNotFound(err)
 }
 
 // syncState carries what one reconciliation learned from step to step.
