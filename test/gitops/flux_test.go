@@ -84,16 +84,16 @@ var fluxTable = []struct {
 		expressions: status.InProgressStatus,
 	},
 	{
-		name:        "a suspended object stays InProgress, because its status is not updated for the new generation",
+		name:        "a suspended object is Current once the operator has acknowledged the new generation",
 		state:       suspendedAfterASync,
-		kstatus:     status.InProgressStatus,
-		expressions: status.InProgressStatus,
+		kstatus:     status.CurrentStatus,
+		expressions: status.CurrentStatus,
 	},
 	{
-		name:        "an object created suspended is Current to plain kstatus, and not ready with the expressions",
+		name:        "an object created suspended is Current, with or without the expressions",
 		state:       createdSuspended,
 		kstatus:     status.CurrentStatus,
-		expressions: status.UnknownStatus, exprErr: errNotEvaluated,
+		expressions: status.CurrentStatus,
 	},
 	{
 		name:        "a failed rollout restart leaves a synced object Current",

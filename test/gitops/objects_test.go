@@ -155,11 +155,12 @@ func readyFalseAlone(t *testing.T) map[string]any {
 }
 
 // suspendedAfterASync: spec.suspend was set on a synced object. Setting it changed the spec
-// (generation 4), and a suspended object's status is not updated, so the status still
-// describes generation 3.
+// (generation 4); the operator acknowledges it by stamping status.observedGeneration, and
+// leaves the conditions describing the last sync (generation 3).
 func suspendedAfterASync(t *testing.T) map[string]any {
 	return object(t, func(x *databasev1alpha1.XpanderDatabase) {
 		x.Generation = generation + 1
+		x.Status.ObservedGeneration = generation + 1
 		x.Spec.Suspend = true
 	}, readyTrue())
 }
@@ -173,11 +174,12 @@ func suspendedWhileStalled(t *testing.T) map[string]any {
 }
 
 // createdSuspended: created with spec.suspend true, so it has never had a status.
+// The operator acknowledges the generation and writes nothing else.
 func createdSuspended(t *testing.T) map[string]any {
 	u := object(t, func(x *databasev1alpha1.XpanderDatabase) {
 		x.Spec.Suspend = true
 	})
-	delete(u, "status")
+	u["status"] = map[string]any{"observedGeneration": int64(generation)}
 	return u
 }
 
