@@ -343,6 +343,24 @@ func TestManyObjectsSharingAnIntervalSpreadTheirCalls(t *testing.T) {
 	}
 	g.Eventually(func() int { return len(calls(time.Time{})) }, time.Minute).Should(Equal(n))
 
+	// Each object's own jitter, as status shows it: nextSyncTime - lastSyncTime - interval.
+	jitters := map[time.Duration]int{}
+	g.Eventually(func(g Gomega) {
+		clear(jitters)
+		list := &databasev1alpha1.XpanderDatabaseList{}
+		g.Expect(k8sClient.List(f.ctx, list, client.InNamespace(f.namespace))).To(Succeed())
+		for _, o := range list.Items {
+			g.Expect(o.Status.NextSyncTime).NotTo(BeNil())
+			jitters[o.Status.NextSyncTime.Sub(o.Status.LastSyncTime.Time)-time.Minute]++
+		}
+		g.Expect(len(list.Items)).To(Equal(n))
+	}).Should(Succeed())
+	for j := time.Duration(0); j < 6*time.Second; j += time.Second {
+		t.Logf("objects whose next sync carries %s of jitter: %3d", j, jitters[j])
+		g.Expect(jitters[j]).To(BeNumerically(">", 0), "every second of the 6s bound is used")
+	}
+	g.Expect(len(jitters)).To(Equal(6), "no jitter outside [0s, 6s)")
+
 	// Let the interval pass, then hand every object a reconcile: each is due at its own
 	// jittered time, and waits for it.
 	testClock.Advance(time.Minute)
