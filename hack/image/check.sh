@@ -13,6 +13,7 @@ start=$(date +%s)
 IMAGE_TAR=${IMAGE_TAR:-bin/xpander-db-operator-image.tar}
 IMAGE_DIR=${IMAGE_DIR:-bin/image}
 export IMAGE_TAR IMAGE_DIR
+mkdir -p "$IMAGE_DIR"
 
 echo "== hack/image tests"
 (cd hack/image && go test -count=1 ./...)
