@@ -70,7 +70,7 @@ test-libpq: ## Hold the URI parser against libpq's own PQconninfoParse (needs li
 	hack/conformance/run.sh
 
 .PHONY: ci
-ci: verify test test-libpq e2e ## Run everything CI runs: drift check, unit, envtest and libpq suites, end-to-end test.
+ci: verify test test-libpq e2e image-check ## Run everything CI runs: drift check, unit, envtest and libpq suites, end-to-end test, image.
 
 .PHONY: e2e
 e2e: envtest build ## Run the end-to-end test: control plane, stand-in API, PostgreSQL over TLS, six real clients.
@@ -90,6 +90,21 @@ build: ## Build the manager binary into bin/manager and the stand-in API into bi
 .PHONY: run
 run: manifests generate ## Run the operator against the cluster in the current kubeconfig (ARGS=... adds flags).
 	go run . --leader-elect=false --health-probe-bind-address=0 $(ARGS)
+
+##@ Image
+
+.PHONY: image
+image: ## Build bin/xpander-db-operator-image.tar (docker load) and bin/image/oci from scratch, no Docker engine.
+	IMG=$(IMG) hack/image/build.sh
+
+.PHONY: image-check
+image-check: ## Build the image twice and check it: entrypoint, user 65532, no shell, static /manager runs, CA bundle, reproducible.
+	IMG=$(IMG) hack/image/check.sh
+
+.PHONY: docker-build
+docker-build: ## Build $(IMG) from the Dockerfile (needs a Docker engine).
+	docker build --build-arg VERSION=$$(git describe --tags --always --dirty) \
+		--build-arg REVISION=$$(git rev-parse HEAD) -t $(IMG) .
 
 ##@ Deployment
 
