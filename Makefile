@@ -4,6 +4,7 @@
 # module proxy, so nothing here needs a prebuilt download.
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.5.0
+HELM_VERSION ?= v3.21.4
 K8S_VERSION ?= 1.37.2
 ETCD_VERSION ?= 3.6.16
 
@@ -43,6 +44,14 @@ manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC manifests under config
 generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods of the API types.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
 
+.PHONY: chart-sync
+chart-sync: manifests ## Copy the generated CRD and manager RBAC rules from config/ into the Helm chart.
+	hack/chart/sync.sh
+
+.PHONY: chart-check
+chart-check: envtest ## Lint and render the Helm chart, dry-run it, install/upgrade/roll back/uninstall it on envtest, run the operator with it.
+	HELM_VERSION=$(HELM_VERSION) hack/chart/check.sh
+
 .PHONY: fmt
 fmt: ## Run gofmt on the code.
 	gofmt -s -w $$(git ls-files '*.go')
@@ -60,6 +69,7 @@ verify: manifests generate ## Fail when generated files or formatting drift from
 		echo "generated files are out of date: run 'make manifests generate' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- api config)" || { git status --porcelain -- api config; \
 		echo "generated files are untracked: commit them"; exit 1; }
+	@hack/chart/sync.sh --check
 
 .PHONY: test
 test: manifests generate vet envtest ## Run the unit and envtest suites (unit, client, controller).
@@ -70,7 +80,7 @@ test-libpq: ## Hold the URI parser against libpq's own PQconninfoParse (needs li
 	hack/conformance/run.sh
 
 .PHONY: ci
-ci: verify test test-libpq e2e image-check ## Run everything CI runs: drift check, unit, envtest and libpq suites, end-to-end test, image.
+ci: verify test test-libpq e2e image-check chart-check ## Run everything CI runs: drift checks, unit, envtest and libpq suites, end-to-end test, image, Helm chart.
 
 .PHONY: e2e
 e2e: envtest build ## Run the end-to-end test: control plane, stand-in API, PostgreSQL over TLS, six real clients.
