@@ -73,6 +73,10 @@ type XpanderDatabaseReconciler struct {
 	// an object whose status predates the sync that just ran (the Secret's watch event may
 	// come first); without this, that reconcile would ask the API a second time.
 	recent sync.Map // types.NamespacedName -> syncRecord
+
+	// keySecrets holds the key Secrets the objects refer to, by name, with the
+	// resourceVersion they were read at; only those, never other Secrets.
+	keySecrets sync.Map // types.NamespacedName -> keySecret
 }
 
 // syncRecord is what the latest sync attempt wrote into status, kept until the next one.
@@ -389,18 +393,25 @@ func (r *XpanderDatabaseReconciler) readAPIKey(ctx context.Context, s *syncState
 	ref := s.obj.Spec.APIKeySecretRef
 	entry := s.obj.APIKeySecretKey()
 
-	secret := &corev1.Secret{}
-	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: s.obj.Namespace, Name: ref.Name}, secret)
-	switch {
-	case apierrors.IsNotFound(err):
-		return "", fail(databasev1alpha1.APIKeySecretNotFoundReason, needsUser,
-			"API key Secret %s not found", ref.Name)
-	case err != nil:
-		return "", kubeFailure(err, "get API key Secret %s", ref.Name)
+	key := types.NamespacedName{Namespace: s.obj.Namespace, Name: ref.Name}
+	version, data := r.keySecretData(ctx, s.obj, key)
+	if data == nil {
+		secret := &corev1.Secret{}
+		err := r.APIReader.Get(ctx, key, secret)
+		switch {
+		case apierrors.IsNotFound(err):
+			r.keySecrets.Delete(key)
+			return "", fail(databasev1alpha1.APIKeySecretNotFoundReason, needsUser,
+				"API key Secret %s not found", ref.Name)
+		case err != nil:
+			return "", kubeFailure(err, "get API key Secret %s", ref.Name)
+		}
+		version, data = secret.ResourceVersion, secret.Data
+		r.keySecrets.Store(key, keySecret{version: version, data: data})
 	}
 
-	s.keyVersion = secret.ResourceVersion
-	value, ok := secret.Data[entry]
+	s.keyVersion = version
+	value, ok := data[entry]
 	if !ok {
 		return "", fail(databasev1alpha1.APIKeyNotFoundReason, needsUser,
 			"API key Secret %s has no entry %q", ref.Name, entry)
@@ -416,6 +427,27 @@ func (r *XpanderDatabaseReconciler) readAPIKey(ctx context.Context, s *syncState
 			"API key Secret %s entry %q holds control characters; it cannot be sent as a header", ref.Name, entry)
 	}
 	return apiKey, nil
+}
+
+// keySecret is a key Secret's data as last read, with the resourceVersion it had.
+type keySecret struct {
+	version string
+	data    map[string][]byte
+}
+
+// keySecretData returns the key Secret's data as last read when the metadata cache says the
+// Secret has not changed since, so that the many objects of a namespace that share one key
+// Secret do not each read it from the API server. It returns nil data when it must be read.
+func (r *XpanderDatabaseReconciler) keySecretData(ctx context.Context, obj *databasev1alpha1.XpanderDatabase, key types.NamespacedName) (string, map[string][]byte) {
+	v, ok := r.keySecrets.Load(key)
+	if !ok {
+		return "", nil
+	}
+	cached := v.(keySecret)
+	if version := r.keySecretVersion(ctx, obj); version == "" || version != cached.version {
+		return "", nil
+	}
+	return cached.version, cached.data
 }
 
 // fetchDatabase asks the xpander API for the connection and builds the Secret's data.

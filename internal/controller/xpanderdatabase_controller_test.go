@@ -80,8 +80,11 @@ func TestAnUpstreamChangeReachesTheSecretAfterTheRefreshInterval(t *testing.T) {
 	testClock.Advance(first.Status.NextSyncTime.Sub(testClock.Now()) + time.Second)
 	f.touch("db")
 	g.Eventually(func() string { return string(f.secret("db").Data[URIKey]) }).Should(Equal(rotated))
-	obj := f.waitReady()
-	g.Expect(obj.Status.LastSyncTime.After(first.Status.LastSyncTime.Time)).To(BeTrue())
+	// The Secret is written before the status that records the sync.
+	g.Eventually(func() bool {
+		return f.current().Status.LastSyncTime.After(first.Status.LastSyncTime.Time)
+	}).Should(BeTrue())
+	f.waitReady()
 	g.Expect(standin.Calls(f.apiKey)).To(Equal(2))
 }
 
