@@ -80,11 +80,19 @@ test-libpq: ## Hold the URI parser against libpq's own PQconninfoParse (needs li
 	hack/conformance/run.sh
 
 .PHONY: ci
-ci: verify test test-libpq e2e image-check chart-check ## Run everything CI runs: drift checks, unit, envtest and libpq suites, end-to-end test, image, Helm chart.
+ci: verify test test-libpq e2e bench-ci image-check chart-check ## Run everything CI runs: drift checks, unit, envtest and libpq suites, end-to-end test, image, Helm chart.
 
 .PHONY: e2e
 e2e: envtest build ## Run the end-to-end test: control plane, stand-in API, PostgreSQL over TLS, six real clients.
 	hack/demo.sh --ci
+
+.PHONY: bench
+bench: envtest build ## Benchmark N objects x K keys to Ready against the API server's raw floor (docs/performance.md).
+	go run ./hack/bench --markdown $(ARGS)
+
+.PHONY: bench-ci
+bench-ci: envtest build ## Short benchmark: 100 objects, one key; checks API calls and writes exactly.
+	go run ./hack/bench --ci
 
 .PHONY: demo
 demo: envtest build ## Show the operator syncing a sample and psql connecting before and after a rotation.

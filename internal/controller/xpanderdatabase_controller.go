@@ -807,9 +807,12 @@ func (r *XpanderDatabaseReconciler) emitEvents(s *syncState, f *failure) {
 		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, databasev1alpha1.RotatedReason, "Rotate",
 			"the credential for database %s changed; Secret %s holds the new one%s",
 			s.database.ID, obj.ManagedSecretName(), s.restarts.summary())
-	case s.secretEvent != "":
+	case s.secretEvent == "updated":
+		// Only changes after the first sync are announced: the first sync's outcome is in
+		// the Ready condition, and an event per new object would be the only API-server
+		// request beyond the three a first sync needs (key, Secret, status).
 		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, databasev1alpha1.SyncedReason, "Sync",
-			"%s Secret %s with the connection to database %s", s.secretEvent, obj.ManagedSecretName(), s.database.ID)
+			"updated Secret %s with the connection to database %s", obj.ManagedSecretName(), s.database.ID)
 	}
 	if s.restarts != nil && len(s.restarts.failed) > 0 {
 		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, databasev1alpha1.RestartFailedReason, "Restart",
