@@ -21,11 +21,13 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	"math/rand/v2"
 	"reflect"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	databasev1alpha1 "github.com/xpander-ai/xpander-db-operator/api/v1alpha1"
@@ -620,7 +622,9 @@ func (r *XpanderDatabaseReconciler) finish(ctx context.Context, s *syncState, er
 			"failures", obj.Status.ConsecutiveFailures, "retryAt", next.Format(time.RFC3339))
 	}
 
-	return ctrl.Result{RequeueAfter: max(next.Sub(r.now()), time.Second)}, nil
+	// A scheduled return is low priority, so that refreshes never starve objects that have
+	// not synced yet (controller-runtime's priority queue lists new objects low too).
+	return ctrl.Result{RequeueAfter: max(next.Sub(r.now()), time.Second), Priority: ptr.To(handler.LowPriority)}, nil
 }
 
 func (r *XpanderDatabaseReconciler) markSynced(s *syncState) {
